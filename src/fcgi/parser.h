@@ -1,0 +1,100 @@
+// Incremental FastCGI record parser for the responder side. Pure: fed bytes, no I/O.
+//
+// The owner feeds whatever bytes arrived (any split, down to one byte at a time); the parser
+// reassembles records and PARAMS streams and reports request events to a Visitor. Record layout
+// and constants come from libfcgi's <fastcgi.h>.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace holdfast::fcgi {
+
+struct ParserLimits {
+  size_t max_params_bytes = 64 * 1024;  // whole PARAMS stream of one request
+  size_t max_requests = 64;             // concurrently active request ids on one connection
+};
+
+// Receives parsed events. Callbacks run synchronously inside Parser::feed(); the visitor may
+// call Parser::endRequest() from any callback but must not call feed() re-entrantly.
+class Visitor {
+public:
+  virtual ~Visitor() = default;
+  // A new request (role FCGI_RESPONDER, FCGI_AUTHORIZER or FCGI_FILTER as sent).
+  virtual void onBeginRequest(uint16_t id, uint16_t role, bool keep_conn) = 0;
+  // Called once per name-value pair when the PARAMS stream is complete, then onParamsEnd().
+  virtual void onParam(uint16_t id, std::string_view name, std::string_view value) = 0;
+  virtual void onParamsEnd(uint16_t id) = 0;
+  // A chunk of the STDIN stream (never empty), then onStdinEnd() at the empty record.
+  virtual void onStdin(uint16_t id, std::string_view data) = 0;
+  virtual void onStdinEnd(uint16_t id) = 0;
+  virtual void onAbortRequest(uint16_t id) = 0;
+  // FCGI_GET_VALUES (management record): the variable names asked for.
+  virtual void onGetValues(const std::vector<std::string>& names) = 0;
+  // A record of a type this side does not know; the owner answers FCGI_UNKNOWN_TYPE.
+  virtual void onUnknownType(uint8_t type) = 0;
+};
+
+// Protocol errors are fatal for the connection: feed() returns false, error() says why, and the
+// parser refuses further input. Records for request ids that are not active (never begun, or
+// ended with endRequest()) are ignored, as the FastCGI spec asks, except that a second
+// BEGIN_REQUEST for an active id is an error.
+class Parser {
+public:
+  explicit Parser(ParserLimits limits = {}) : limits_(limits) {}
+
+  // Consumes all of `bytes`. Returns false on a protocol error.
+  bool feed(std::string_view bytes, Visitor& visitor);
+  // Forget request `id` (after END_REQUEST was sent); later records for it are ignored.
+  void endRequest(uint16_t id);
+  bool isActive(uint16_t id) const;
+  const std::string& error() const { return error_; }
+  // True when no partial record is buffered (useful to know the connection is idle).
+  bool idle() const;
+
+private:
+  struct RequestState {
+    std::string params;  // PARAMS stream collected until its empty record
+    bool params_done = false;
+    bool stdin_done = false;
+  };
+
+  bool fail(std::string message);
+  bool handleRecord(Visitor& visitor);
+  bool handleBegin(Visitor& visitor);
+  bool handleParams(Visitor& visitor, RequestState& state);
+  bool handleStdin(Visitor& visitor, RequestState& state);
+  bool handleGetValues(Visitor& visitor);
+
+  ParserLimits limits_;
+  unsigned char header_[8] = {};
+  size_t header_have_ = 0;
+  std::string body_;  // content + padding of the current record
+  size_t body_need_ = 0;
+  std::unordered_map<uint16_t, RequestState> requests_;
+  std::string error_;
+  bool failed_ = false;
+};
+
+// Decodes a FastCGI name-value pair stream (PARAMS or GET_VALUES content). Calls `fn(name,
+// value)` per pair. Returns false if the stream is malformed (truncated pair or length).
+template <typename Fn> bool decodeNameValues(std::string_view data, Fn&& fn);
+
+// Non-template core of decodeNameValues.
+bool decodeNameValuePairs(std::string_view data,
+                          std::vector<std::pair<std::string_view, std::string_view>>& out);
+
+template <typename Fn> bool decodeNameValues(std::string_view data, Fn&& fn) {
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  if (!decodeNameValuePairs(data, pairs))
+    return false;
+  for (auto& [n, v] : pairs)
+    fn(n, v);
+  return true;
+}
+
+} // namespace holdfast::fcgi

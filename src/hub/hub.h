@@ -1,0 +1,170 @@
+// The hub: channels with epoch + sequence ids, bounded ring buffers, resume/gap rules, and the
+// two-way subscriber index with fan-out. Pure: no I/O, time from an injected Clock.
+//
+// Ownership: Hub owns its Channels (unique_ptr); Channels own MessagePtrs (shared with readers);
+// Subscribers are owned elsewhere and must be unsubscribed (unsubscribeAll) before they die.
+// Reentrancy: during fan-out (publish / deleteChannel) nothing may subscribe or unsubscribe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "hub/cursor.h"
+#include "hub/message.h"
+#include "hub/subscriber.h"
+#include "util/clock.h"
+#include "util/random.h"
+
+namespace holdfast::hub {
+
+struct Limits {
+  size_t max_messages = 100;               // per channel
+  int64_t max_age_ms = 3600 * 1000;        // per message
+  size_t max_bytes = 4 * 1024 * 1024;      // per channel (Message::cost sum)
+  size_t memory_limit = 256 * 1024 * 1024; // all channels together
+  size_t batch_max = 1000;                 // messages returned by one read
+};
+
+class Channel {
+public:
+  Channel(std::string name, std::string epoch) : name_(std::move(name)), epoch_(std::move(epoch)) {}
+  const std::string& name() const { return name_; }
+  const std::string& epoch() const { return epoch_; }
+  uint64_t lastSeq() const { return last_seq_; }
+  // Seq of the oldest buffered message, or lastSeq()+1 when nothing is buffered.
+  uint64_t firstSeq() const { return ring_.empty() ? last_seq_ + 1 : ring_.front()->seq; }
+  const std::deque<MessagePtr>& messages() const { return ring_; }
+  size_t bytes() const { return bytes_; }
+  size_t subscriberCount() const { return subscribers_.size(); }
+  int64_t lastPublishMs() const { return last_publish_wall_ms_; }  // wall clock, 0 = never
+
+private:
+  friend class Hub;
+  std::string name_;
+  std::string epoch_;
+  uint64_t last_seq_ = 0;
+  std::deque<MessagePtr> ring_;
+  size_t bytes_ = 0;
+  std::unordered_set<Subscriber*> subscribers_;
+  int64_t last_publish_wall_ms_ = 0;
+  int64_t last_active_ms_ = 0;  // monotonic; for idle-channel collection
+};
+
+// A gap report: the client asked for `requested` but the hub can only continue from
+// `first_available` (empty when nothing is buffered). reason: "evicted", "epoch" or "unknown".
+struct Gap {
+  std::string channel;
+  std::string requested;
+  std::string first_available;
+  std::string reason;
+};
+
+// Where a read starts in one channel.
+struct Start {
+  enum class Mode {
+    kNew,    // only messages published from now on (no backlog)
+    kOldest, // everything buffered
+    kLast,   // the last `last_n` buffered messages
+    kCursor, // after `position` (epoch + seq), with the resume rules
+  };
+  std::string channel;
+  Mode mode = Mode::kNew;
+  uint64_t last_n = 0;
+  Position position;  // for kCursor (position.channel == channel)
+};
+
+struct ReadResult {
+  std::vector<MessagePtr> messages;  // merged across channels by publish order, oldest first
+  std::vector<Gap> gaps;
+  Cursor cursor;      // one position per requested channel, after the returned messages
+  bool more = false;  // batch limit cut the backlog; `cursor` points at the rest
+};
+
+struct PublishResult {
+  enum class Status { kOk, kTooLarge };
+  Status status = Status::kOk;
+  MessagePtr message;        // set when kOk
+  size_t subscribers = 0;    // live subscribers the message was fanned out to
+  std::string error;         // when not kOk
+};
+
+struct HubStats {
+  uint64_t published = 0;
+  uint64_t evicted = 0;
+  size_t channels = 0;
+  size_t buffered = 0;
+  size_t buffered_bytes = 0;
+};
+
+class Hub {
+public:
+  Hub(Limits limits, const util::Clock& clock, util::Random& random);
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  // Returns the channel, creating it (new epoch, seq 0) when missing. Name must be valid.
+  Channel& touch(std::string_view name);
+  Channel* find(std::string_view name);
+  const Channel* find(std::string_view name) const;
+
+  // Appends a message and fans it out to the channel's subscribers (Subscriber::deliver).
+  // Evicts per the channel limits and the global memory limit. A message that alone exceeds the
+  // per-channel byte limit or the memory limit is refused (kTooLarge -> HTTP 507).
+  PublishResult publish(std::string_view channel, std::string_view event, std::string_view data,
+                        bool data_is_json);
+
+  // Resolves start points into the pending backlog (touches every channel).
+  ReadResult read(const std::vector<Start>& starts);
+  // The position a fresh subscriber on `channel` is at now: {name, epoch, lastSeq}.
+  Position head(std::string_view channel);
+
+  void subscribe(Subscriber& subscriber, Channel& channel);
+  void unsubscribe(Subscriber& subscriber, Channel& channel);
+  void unsubscribeAll(Subscriber& subscriber);
+
+  // Drops the channel's history; subscribers get channelDeleted() and are unsubscribed.
+  // Returns false if no such channel.
+  bool deleteChannel(std::string_view name);
+
+  // Evicts messages older than max_age and removes channels that are empty, unsubscribed and
+  // idle for max_age. Call periodically.
+  void sweep();
+
+  // Channels sorted by name, starting after `after` (exclusive), at most `limit`.
+  std::vector<const Channel*> list(std::string_view after, size_t limit) const;
+
+  void setLimits(const Limits& limits);  // applies on the next publish/sweep
+  const Limits& limits() const { return limits_; }
+  HubStats stats() const;
+
+  // Persistence (state_dir): visit every channel, and recreate one from saved state.
+  void forEachChannel(const std::function<void(const Channel&)>& fn) const;
+  Channel& restore(std::string_view name, std::string_view epoch, uint64_t last_seq,
+                   std::vector<MessagePtr> messages);
+
+private:
+  void evictOldest(Channel& channel);
+  void enforceMemoryLimit();
+  bool in_fanout_ = false;
+
+  Limits limits_;
+  const util::Clock& clock_;
+  util::Random& random_;
+  std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
+  // Publish order of every buffered message, for evicting the globally oldest when the memory
+  // limit is reached. Entries whose message is no longer buffered are skipped lazily.
+  std::deque<MessagePtr> global_order_;
+  size_t total_bytes_ = 0;
+  size_t total_messages_ = 0;
+  uint64_t published_ = 0;
+  uint64_t evicted_ = 0;
+};
+
+} // namespace holdfast::hub

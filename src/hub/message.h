@@ -1,0 +1,33 @@
+// An immutable published message, shared by every buffer and subscriber that holds it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace holdfast::hub {
+
+struct Message {
+  std::string channel;
+  std::string epoch;
+  uint64_t seq = 0;
+  std::string event;  // "message" unless the publisher named one
+  int64_t time_ms = 0; // wall clock at publish
+  // The message object rendered once at publish:
+  // {"channel":"..","id":"EPOCH-SEQ","event":"..","data":<data>,"time":<ms>}
+  // where <data> is the published JSON text as sent, or a JSON string for non-JSON bodies.
+  std::string json;
+
+  std::string id() const { return epoch + "-" + std::to_string(seq); }
+  // Bytes charged against buffer limits.
+  size_t cost() const { return sizeof(Message) + channel.size() + epoch.size() + event.size() + json.size(); }
+};
+
+using MessagePtr = std::shared_ptr<const Message>;
+
+// Builds a message and renders its json. `data_is_json` means `data` is valid JSON text to embed
+// as is; otherwise it is embedded as a JSON string.
+MessagePtr makeMessage(std::string channel, std::string epoch, uint64_t seq, std::string event,
+                       std::string_view data, bool data_is_json, int64_t time_ms);
+
+} // namespace holdfast::hub

@@ -1,0 +1,31 @@
+// What the hub knows of a live subscriber: a delivery interface plus the hub-managed list of
+// channels it is subscribed to (the "subscriber -> channels" half of the two-way index).
+#pragma once
+
+#include <vector>
+
+#include "hub/message.h"
+
+namespace holdfast::hub {
+
+class Channel;
+
+class Subscriber {
+public:
+  virtual ~Subscriber() = default;
+  // A message was published on one of the subscriber's channels. Runs during fan-out: the
+  // implementation must not subscribe or unsubscribe anything synchronously (the hub asserts
+  // it); it marks itself done and lets the owner tear down later.
+  virtual void deliver(const MessagePtr& message) = 0;
+  // A channel the subscriber is on was deleted. Same reentry rule as deliver().
+  virtual void channelDeleted(const std::string& channel) = 0;
+
+  // Channels this subscriber is on; maintained by Hub only.
+  const std::vector<Channel*>& channels() const { return channels_; }
+
+private:
+  friend class Hub;
+  std::vector<Channel*> channels_;
+};
+
+} // namespace holdfast::hub
