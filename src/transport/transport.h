@@ -78,9 +78,11 @@ struct PollBody {
   std::string session;     // omitted when empty
   bool heartbeat = false;  // timeout with no messages
   bool more = false;       // batch limit cut the backlog
+  bool reconnect = false;  // server going away: reconnect with the cursor ("reconnect":true)
+  std::string closed;      // session closed from the control socket: "closed":"<reason>"
 };
 // {"messages":[...],"cursor":"..","gap":[...],"session":"..","heartbeat":true,"more":true}
-// (gap/session/heartbeat/more only when set). For jsonp wrapped as "/**/CB({...});".
+// (gap/session/heartbeat/more/reconnect/closed only when set). For jsonp wrapped as "/**/CB({...});".
 std::string renderPollBody(const Context& ctx, const PollBody& body);
 
 // Escapes a JSON text for embedding in an HTML <script>: '<', '>', '&', U+2028, U+2029 become

@@ -1,0 +1,376 @@
+// FastCGI connection glue: socket reads into the codec, requests, and bounded output.
+#include "server/connection.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <fastcgi.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fcgi/encoder.h"
+#include "server/held.h"
+#include "server/server.h"
+#include "util/log.h"
+
+namespace holdfast::server {
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr int kReadsPerWakeup = 8;  // fairness: other connections get a turn
+constexpr size_t kMaxParts = 8;
+} // namespace
+
+Connection::Connection(Server& server, uint64_t id, int fd, ListenerKind kind)
+    : server_(server), id_(id), fd_(fd), kind_(kind) {}
+
+Connection::~Connection() {
+  teardown();
+  if (read_ev_)
+    event_free(read_ev_);
+  if (write_ev_)
+    event_free(write_ev_);
+  if (outq_)
+    evbuffer_free(outq_);
+}
+
+bool Connection::start() {
+  read_ev_ = event_new(server_.base(), fd_, EV_READ | EV_PERSIST, &Connection::onReadable, this);
+  return read_ev_ && event_add(read_ev_, nullptr) == 0;
+}
+
+void Connection::onReadable(int, short, void* arg) { static_cast<Connection*>(arg)->readSome(); }
+
+void Connection::onWritable(int, short, void* arg) { static_cast<Connection*>(arg)->flush(); }
+
+void Connection::readSome() {
+  char buf[kReadChunk];
+  for (int i = 0; i < kReadsPerWakeup && state_ != ConnState::kClosed; ++i) {
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n == 0) {
+      close("eof");
+      return;
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return;
+      if (errno == EINTR)
+        continue;
+      close("read error");
+      return;
+    }
+    if (!parser_.feed(std::string_view(buf, static_cast<size_t>(n)), *this)) {
+      ++server_.stats().protocol_errors;
+      HF_WARN("closing connection after a FastCGI protocol error",
+              util::logField("conn", static_cast<long long>(id_)) +
+                  util::logField("error", parser_.error()));
+      close("protocol error");
+      return;
+    }
+    if (static_cast<size_t>(n) < sizeof buf)
+      return;
+  }
+}
+
+Request* Connection::find(uint16_t fcgi_id) {
+  for (auto& r : requests_) {
+    if (r->fcgi_id == fcgi_id && r->state != Request::State::kDone)
+      return r.get();
+  }
+  return nullptr;
+}
+
+Request* Connection::findBySerial(uint64_t serial) {
+  for (auto& r : requests_) {
+    if (r->serial == serial)
+      return r.get();
+  }
+  return nullptr;
+}
+
+void Connection::answerUnknownRole(uint16_t id) {
+  std::string out;
+  fcgi::appendEndRequest(out, id, 0, FCGI_UNKNOWN_ROLE);
+  writeRecords(0, {}, out);
+  parser_.endRequest(id);
+}
+
+void Connection::onBeginRequest(uint16_t id, uint16_t role, bool keep_conn) {
+  if (role != FCGI_RESPONDER) {
+    answerUnknownRole(id);
+    return;
+  }
+  auto request = std::make_unique<Request>();
+  request->serial = server_.nextSerial();
+  request->fcgi_id = id;
+  request->role = role;
+  request->keep_conn = keep_conn;
+  requests_.push_back(std::move(request));
+}
+
+void Connection::onParam(uint16_t id, std::string_view name, std::string_view value) {
+  Request* r = find(id);
+  if (!r)
+    return;
+  // Only the params Holdfast reads are kept; the rest are dropped here.
+  if (name == "REQUEST_METHOD")
+    r->method.assign(value);
+  else if (name == "REQUEST_URI")
+    r->request_uri.assign(value);
+  else if (name == "CONTENT_TYPE")
+    r->content_type.assign(value);
+  else if (name == "HTTP_AUTHORIZATION")
+    r->authorization.assign(value);
+  else if (name == "HTTP_LAST_EVENT_ID")
+    r->last_event_id.assign(value);
+  else if (name == "HTTP_ORIGIN")
+    r->origin.assign(value);
+  else if (name == "HTTP_ACCEPT")
+    r->accept.assign(value);
+  else if (name == "REMOTE_ADDR")
+    r->remote_addr.assign(value);
+}
+
+void Connection::onParamsEnd(uint16_t id) {
+  if (Request* r = find(id))
+    r->state = Request::State::kBody;
+}
+
+void Connection::onStdin(uint16_t id, std::string_view data) {
+  Request* r = find(id);
+  if (!r || r->body_too_large)
+    return;
+  // The body limit is enforced while reading: Apache streams chunked bodies with no
+  // CONTENT_LENGTH, so the length is only known at the end.
+  if (r->body.size() + data.size() > server_.config().max_body) {
+    r->body_too_large = true;
+    std::string().swap(r->body);
+    return;
+  }
+  r->body.append(data);
+}
+
+void Connection::onStdinEnd(uint16_t id) {
+  Request* r = find(id);
+  if (!r || r->state == Request::State::kActive)
+    return;
+  r->state = Request::State::kActive;
+  server_.dispatch(*this, *r);
+}
+
+void Connection::onAbortRequest(uint16_t id) {
+  Request* r = find(id);
+  if (!r)
+    return;
+  if (r->held && !r->held->done())
+    ++server_.stats().dropped_gone;
+  finish(*r);
+}
+
+void Connection::onGetValues(const std::vector<std::string>& names) {
+  std::vector<std::pair<std::string, std::string>> values;
+  for (const auto& n : names) {
+    if (n == FCGI_MAX_CONNS)
+      values.emplace_back(n, std::to_string(server_.config().max_connections));
+    else if (n == FCGI_MAX_REQS)
+      values.emplace_back(n, std::to_string(server_.config().max_connections));
+    else if (n == FCGI_MPXS_CONNS)
+      values.emplace_back(n, "1");
+  }
+  std::string out;
+  fcgi::appendGetValuesResult(out, values);
+  writeRecords(0, {}, out);
+}
+
+void Connection::onUnknownType(uint8_t type) {
+  std::string out;
+  fcgi::appendUnknownType(out, type);
+  writeRecords(0, {}, out);
+}
+
+void Connection::send(Request& request, std::initializer_list<std::string_view> parts,
+                      bool finish) {
+  if (request.state == Request::State::kDone)
+    return;
+  if (!finish) {
+    writeRecords(request.fcgi_id, parts, {});
+    return;
+  }
+  std::string end;
+  fcgi::appendEndOfStdout(end, request.fcgi_id);
+  fcgi::appendEndRequest(end, request.fcgi_id, 0, FCGI_REQUEST_COMPLETE);
+  writeRecords(request.fcgi_id, parts, end);
+  markFinished(request);
+}
+
+void Connection::finish(Request& request) { send(request, {}, true); }
+
+void Connection::markFinished(Request& request) {
+  request.state = Request::State::kDone;
+  parser_.endRequest(request.fcgi_id);
+  server_.scheduleRelease(id_, request.serial);
+  if (!request.keep_conn && state_ == ConnState::kOpen)
+    state_ = ConnState::kDraining;
+  maybeFinishDraining();
+}
+
+// Builds STDOUT records around the parts without copying them (header, data, padding iovecs).
+// When a part is larger than one record, everything is encoded into one string instead.
+void Connection::writeRecords(uint16_t fcgi_id, std::initializer_list<std::string_view> parts,
+                              std::string_view tail) {
+  if (state_ == ConnState::kClosed)
+    return;
+  static const char kZeros[8] = {};
+  bool fits = parts.size() <= kMaxParts;
+  for (std::string_view part : parts)
+    fits = fits && part.size() <= fcgi::kMaxContent;
+  iovec iov[kMaxParts * 3 + 1];
+  std::array<unsigned char, 8> headers[kMaxParts];
+  std::string encoded;
+  int n = 0;
+  size_t total = 0;
+  size_t h = 0;
+  for (std::string_view part : parts) {
+    if (part.empty())
+      continue;
+    if (!fits) {
+      fcgi::appendStdout(encoded, fcgi_id, part);
+      continue;
+    }
+    uint8_t pad = fcgi::paddingFor(part.size());
+    headers[h] = fcgi::recordHeader(FCGI_STDOUT, fcgi_id, static_cast<uint16_t>(part.size()), pad);
+    iov[n++] = {headers[h].data(), 8};
+    iov[n++] = {const_cast<char*>(part.data()), part.size()};
+    if (pad)
+      iov[n++] = {const_cast<char*>(kZeros), pad};
+    total += 8 + part.size() + pad;
+    ++h;
+  }
+  if (!fits) {
+    encoded.append(tail);
+    iov[n++] = {encoded.data(), encoded.size()};
+    total += encoded.size();
+  } else if (!tail.empty()) {
+    iov[n++] = {const_cast<char*>(tail.data()), tail.size()};
+    total += tail.size();
+  }
+  if (n > 0)
+    writeVector(iov, n, total);
+}
+
+size_t Connection::pendingOutput() const { return outq_ ? evbuffer_get_length(outq_) : 0; }
+
+void Connection::writeVector(iovec* iov, int count, size_t total) {
+  if (pendingOutput() > 0) {
+    queue(iov, count, 0);
+    return;
+  }
+  ssize_t n;
+  do {
+    n = ::writev(fd_, iov, count);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    close("write error");
+    return;
+  }
+  size_t written = n < 0 ? 0 : static_cast<size_t>(n);
+  if (written < total)
+    queue(iov, count, written);
+}
+
+void Connection::queue(iovec* iov, int count, size_t skip) {
+  bool was_backed_up = pendingOutput() > 0;
+  if (!outq_)
+    outq_ = evbuffer_new();
+  for (int i = 0; i < count; ++i) {
+    size_t len = iov[i].iov_len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    evbuffer_add(outq_, static_cast<char*>(iov[i].iov_base) + skip, len - skip);
+    skip = 0;
+  }
+  if (!write_ev_)
+    write_ev_ = event_new(server_.base(), fd_, EV_WRITE | EV_PERSIST, &Connection::onWritable, this);
+  event_add(write_ev_, nullptr);
+  // A single large response into an empty queue is fine; output piling up behind a client that
+  // does not read is what the cap is for.
+  if (was_backed_up && pendingOutput() > server_.config().max_output_buffer) {
+    dropped_slow_ = true;
+    HF_INFO("dropping slow subscriber", util::logField("conn", static_cast<long long>(id_)) +
+                                            util::logField("queued", static_cast<long long>(pendingOutput())));
+    close("slow consumer");
+  }
+}
+
+void Connection::flush() {
+  if (!outq_ || state_ == ConnState::kClosed)
+    return;
+  while (evbuffer_get_length(outq_) > 0) {
+    int n = evbuffer_write(outq_, fd_);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return;
+      if (errno == EINTR)
+        continue;
+      close("write error");
+      return;
+    }
+    if (n == 0)
+      return;
+  }
+  event_del(write_ev_);
+  evbuffer_free(outq_);
+  outq_ = nullptr;
+  maybeFinishDraining();
+}
+
+void Connection::maybeFinishDraining() {
+  if (state_ != ConnState::kDraining || pendingOutput() > 0)
+    return;
+  for (auto& r : requests_) {
+    if (r->state != Request::State::kDone)
+      return;
+  }
+  close("done");
+}
+
+void Connection::close(const char* reason) {
+  if (state_ == ConnState::kClosed)
+    return;
+  state_ = ConnState::kClosed;
+  if (read_ev_)
+    event_del(read_ev_);
+  if (write_ev_)
+    event_del(write_ev_);
+  HF_DEBUG("connection closed", util::logField("conn", static_cast<long long>(id_)) +
+                                    util::logField("reason", reason));
+  server_.scheduleClose(id_);
+}
+
+void Connection::release(uint64_t serial) {
+  for (size_t i = 0; i < requests_.size(); ++i) {
+    if (requests_[i]->serial == serial) {
+      requests_.erase(requests_.begin() + static_cast<long>(i));
+      break;
+    }
+  }
+  maybeFinishDraining();
+}
+
+void Connection::teardown() {
+  for (auto& r : requests_) {
+    if (r->held && !r->held->done() && !dropped_slow_)
+      ++server_.stats().dropped_gone;
+    if (r->held && !r->held->done() && dropped_slow_)
+      ++server_.stats().dropped_slow;
+  }
+  requests_.clear();
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+} // namespace holdfast::server

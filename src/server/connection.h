@@ -1,0 +1,112 @@
+// A FastCGI connection from the web server: reads records into the codec, keeps requests, and
+// writes output with a bounded queue. Reads stay enabled while requests are held so EOF (the
+// web server's only cancel signal) is noticed at once.
+//
+// Ownership: Server owns Connections (unique_ptr in a map keyed by id). A Connection is never
+// destroyed on its own callback stack: close() marks it and asks the Server to tear it down
+// from a deferred callback.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fcgi/parser.h"
+#include "server/request.h"
+
+struct event;
+struct evbuffer;
+
+namespace holdfast::server {
+
+class Server;
+
+enum class ListenerKind : uint8_t { kControl, kData };
+
+enum class ConnState : uint8_t {
+  kOpen,     // reading and writing
+  kDraining, // no more requests (KEEP_CONN=0 answered or shutdown); close once output is sent
+  kClosed,   // fd closed or to be closed; awaiting deferred teardown
+};
+
+class Connection final : public fcgi::Visitor {
+public:
+  Connection(Server& server, uint64_t id, int fd, ListenerKind kind);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  bool start();  // registers the read event
+  uint64_t id() const { return id_; }
+  ListenerKind kind() const { return kind_; }
+  ConnState state() const { return state_; }
+  bool isClosed() const { return state_ == ConnState::kClosed; }
+
+  // Output. All are no-ops once closed. Over the output cap the connection is dropped as slow.
+  // Writes `parts` as STDOUT records in one writev (shared bytes are not copied unless the
+  // socket backs up); with `finish` also ends the request like finish().
+  void send(Request& request, std::initializer_list<std::string_view> parts, bool finish = false);
+  void sendStdout(Request& request, std::string_view data) { send(request, {data}); }
+  // Ends the request: empty STDOUT, END_REQUEST, marks it kDone and schedules its release.
+  // Without KEEP_CONN the connection drains and closes.
+  void finish(Request& request);
+
+  // Marks the connection closed (idempotent) and schedules teardown. `gone` counts a client
+  // that left while a request was held.
+  void close(const char* reason);
+
+  Request* findBySerial(uint64_t serial);
+  // Releases one finished request (called by the Server's deferred pass).
+  void release(uint64_t serial);
+  // Releases every request (deferred teardown), then closes the fd.
+  void teardown();
+  size_t requestCount() const { return requests_.size(); }
+  template <typename Fn> void forEachRequest(Fn&& fn) {
+    for (auto& r : requests_)
+      fn(*r);
+  }
+  size_t pendingOutput() const;
+
+private:
+  void writeRecords(uint16_t fcgi_id, std::initializer_list<std::string_view> parts,
+                    std::string_view tail);
+  void markFinished(Request& request);
+  static void onReadable(int fd, short what, void* arg);
+  static void onWritable(int fd, short what, void* arg);
+  void readSome();
+  void flush();
+  void writeVector(iovec* iov, int count, size_t total);
+  void queue(iovec* iov, int count, size_t skip);
+  void maybeFinishDraining();
+  Request* find(uint16_t fcgi_id);
+  void answerUnknownRole(uint16_t id);
+
+  // fcgi::Visitor
+  void onBeginRequest(uint16_t id, uint16_t role, bool keep_conn) override;
+  void onParam(uint16_t id, std::string_view name, std::string_view value) override;
+  void onParamsEnd(uint16_t id) override;
+  void onStdin(uint16_t id, std::string_view data) override;
+  void onStdinEnd(uint16_t id) override;
+  void onAbortRequest(uint16_t id) override;
+  void onGetValues(const std::vector<std::string>& names) override;
+  void onUnknownType(uint8_t type) override;
+
+  Server& server_;
+  uint64_t id_;
+  int fd_;
+  ListenerKind kind_;
+  ConnState state_ = ConnState::kOpen;
+  bool dropped_slow_ = false;
+  event* read_ev_ = nullptr;
+  event* write_ev_ = nullptr;  // created when output first backs up
+  evbuffer* outq_ = nullptr;   // created when output first backs up, freed when drained
+  fcgi::Parser parser_;
+  std::vector<std::unique_ptr<Request>> requests_;
+};
+
+} // namespace holdfast::server

@@ -1,0 +1,509 @@
+// The control socket: publish, channel administration, sessions, stats, metrics and health.
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+#include <openssl/crypto.h>
+#include <string>
+
+#include "hub/cursor.h"
+#include "server/connection.h"
+#include "server/handlers.h"
+#include "server/held.h"
+#include "server/metrics.h"
+#include "server/respond.h"
+#include "server/server.h"
+#include "server/sessions.h"
+#include "server/tokens.h"
+#include "transport/transport.h"
+#include "util/json.h"
+
+namespace holdfast::server {
+namespace {
+
+// Context of one control request.
+struct Ctl {
+  Server& server;
+  Connection& conn;
+  Request& request;
+  std::string_view route;  // path below the control mount, starting with '/'
+  http::Query query;
+
+  void error(int status, std::string_view code, std::string_view message,
+             std::string_view extra = {}) {
+    respondError(server, conn, request, status, code, message, extra);
+  }
+  void json(int status, std::string_view body) { respondJson(server, conn, request, status, body); }
+};
+
+bool globMatch(std::string_view pattern, std::string_view text) {
+  if (pattern.empty())
+    return text.empty();
+  if (pattern.front() == '*') {
+    for (size_t i = 0; i <= text.size(); ++i) {
+      if (globMatch(pattern.substr(1), text.substr(i)))
+        return true;
+    }
+    return false;
+  }
+  return !text.empty() && pattern.front() == text.front() &&
+         globMatch(pattern.substr(1), text.substr(1));
+}
+
+bool openToPages(const Server& server, const std::vector<std::string>& channels) {
+  for (const auto& ch : channels) {
+    bool open = false;
+    for (const auto& pattern : server.config().client_publish)
+      open = open || globMatch(pattern, ch);
+    if (!open)
+      return false;
+  }
+  return !channels.empty();
+}
+
+// Checks "Authorization: Bearer <publish_key>" unless the control socket is trusted. Answers
+// 401/403 itself and returns false when the request may not proceed.
+bool authorize(Ctl& c) {
+  const auto& cfg = c.server.config();
+  if (cfg.trusted_control)
+    return true;
+  if (cfg.publish_key.empty()) {
+    c.error(403, "forbidden", "control requests are disabled: configure publish_key or trusted_control");
+    return false;
+  }
+  std::string_view auth = c.request.authorization;
+  if (auth.empty()) {
+    c.error(401, "unauthorized", "missing Authorization: Bearer <publish key>",
+            "WWW-Authenticate: Bearer realm=\"holdfast\"\r\n");
+    return false;
+  }
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string_view key = auth.starts_with(kBearer) ? auth.substr(kBearer.size()) : std::string_view();
+  if (key.size() != cfg.publish_key.size() ||
+      CRYPTO_memcmp(key.data(), cfg.publish_key.data(), key.size()) != 0) {
+    c.error(403, "forbidden", "wrong publish key");
+    return false;
+  }
+  return true;
+}
+
+bool isJsonContentType(std::string_view ct) {
+  auto semi = ct.find(';');
+  std::string type(ct.substr(0, semi));
+  while (!type.empty() && type.back() == ' ')
+    type.pop_back();
+  for (auto& ch : type)
+    ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+  return type == "application/json" || type.ends_with("+json");
+}
+
+// Piggyback: when the control request carries session=ID, the session's pending messages are
+// added to the JSON response ("messages", "cursor", "gap"), and the session's cursor advances.
+void appendPiggyback(Ctl& c, std::string& body) {
+  const std::string* id = c.query.get("session");
+  Session* s = id ? c.server.sessions().find(*id) : nullptr;
+  if (!s)
+    return;
+  std::vector<hub::Start> starts;
+  for (const auto& p : s->cursor)
+    starts.push_back(hub::Start{p.channel, hub::Start::Mode::kCursor, 0, p});
+  hub::ReadResult r = c.server.hub().read(starts);
+  s->cursor = r.cursor;
+  body += ",\"messages\":[";
+  for (size_t i = 0; i < r.messages.size(); ++i) {
+    if (i)
+      body += ',';
+    body += r.messages[i]->json;
+  }
+  body += "],\"cursor\":";
+  util::appendJsonString(body, hub::formatCursor(r.cursor));
+  if (!r.gaps.empty()) {
+    body += ",\"gap\":[";
+    for (size_t i = 0; i < r.gaps.size(); ++i) {
+      if (i)
+        body += ',';
+      transport::appendGapObject(body, r.gaps[i]);
+    }
+    body += ']';
+  }
+  c.server.stats().delivered += r.messages.size();
+}
+
+void appendPublishEntry(std::string& out, const std::string& channel, const hub::PublishResult& r) {
+  out += "{\"channel\":";
+  util::appendJsonString(out, channel);
+  out += ",\"id\":";
+  util::appendJsonString(out, r.message->id());
+  out += ",\"subscribers\":" + std::to_string(r.subscribers) + "}";
+}
+
+void publish(Ctl& c, std::string_view channel_list) {
+  std::string error;
+  auto channels = hub::parseChannelList(channel_list, error,
+                                        c.server.config().max_channels_per_request);
+  if (!channels) {
+    c.error(400, "bad_channel", error);
+    return;
+  }
+  if (!openToPages(c.server, *channels) && !authorize(c))
+    return;
+  std::string event = "message";
+  if (const std::string* e = c.query.get("event")) {
+    if (!transport::isValidEventName(*e)) {
+      c.error(400, "bad_event", "event must be 1-64 chars of [A-Za-z0-9_.:-]");
+      return;
+    }
+    event = *e;
+  }
+  bool is_json = isJsonContentType(c.request.content_type);
+  if (is_json) {
+    util::JsonCheck check = util::validateJson(c.request.body);
+    if (!check.ok) {
+      c.error(400, "bad_json", "invalid JSON body at offset " + std::to_string(check.offset) + ": " +
+                                   check.error);
+      return;
+    }
+  }
+  std::string entries;
+  size_t delivered = 0;
+  for (const auto& ch : *channels) {
+    hub::PublishResult r = c.server.hub().publish(ch, event, c.request.body, is_json);
+    if (r.status != hub::PublishResult::Status::kOk) {
+      c.error(507, "too_large", r.error);
+      return;
+    }
+    delivered += r.subscribers;
+    if (!entries.empty())
+      entries += ',';
+    appendPublishEntry(entries, ch, r);
+  }
+  std::string body;
+  if (channels->size() == 1)
+    body = entries.substr(0, entries.size() - 1);  // the single entry, still open
+  else
+    body = "{\"results\":[" + entries + "]";
+  appendPiggyback(c, body);
+  body += "}\n";
+  c.json(delivered > 0 ? 201 : 202, body);
+}
+
+struct BatchItem {
+  std::string channel;
+  std::string event;
+  std::string data;  // JSON text of the item's data value (compact)
+};
+
+// Validates the whole batch before publishing anything (all or nothing).
+bool parseBatch(Ctl& c, std::vector<BatchItem>& items) {
+  rapidjson::Document doc;
+  doc.Parse(c.request.body.data(), c.request.body.size());
+  if (doc.HasParseError()) {
+    c.error(400, "bad_json", "invalid JSON body at offset " + std::to_string(doc.GetErrorOffset()) +
+                                 ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+    return false;
+  }
+  if (!doc.IsArray() || doc.Empty()) {
+    c.error(400, "bad_batch", "batch publish needs a non-empty JSON array of {channel,event,data}");
+    return false;
+  }
+  for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {
+    const auto& v = doc[i];
+    std::string where = "item " + std::to_string(i) + ": ";
+    if (!v.IsObject() || !v.HasMember("channel") || !v["channel"].IsString() ||
+        !v.HasMember("data")) {
+      c.error(400, "bad_batch", where + "needs an object with a string \"channel\" and \"data\"");
+      return false;
+    }
+    BatchItem item;
+    item.channel = v["channel"].GetString();
+    if (!hub::isValidChannelName(item.channel)) {
+      c.error(400, "bad_channel", where + "invalid channel name \"" + item.channel + "\"");
+      return false;
+    }
+    item.event = "message";
+    if (v.HasMember("event")) {
+      if (!v["event"].IsString() || !transport::isValidEventName(v["event"].GetString())) {
+        c.error(400, "bad_event", where + "event must be 1-64 chars of [A-Za-z0-9_.:-]");
+        return false;
+      }
+      item.event = v["event"].GetString();
+    }
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    v["data"].Accept(w);
+    item.data.assign(sb.GetString(), sb.GetSize());
+    items.push_back(std::move(item));
+  }
+  return true;
+}
+
+void publishBatch(Ctl& c) {
+  if (!authorize(c))
+    return;
+  std::vector<BatchItem> items;
+  if (!parseBatch(c, items))
+    return;
+  std::string entries;
+  size_t delivered = 0;
+  for (const auto& item : items) {
+    hub::PublishResult r = c.server.hub().publish(item.channel, item.event, item.data, true);
+    if (!entries.empty())
+      entries += ',';
+    if (r.status != hub::PublishResult::Status::kOk) {
+      entries += "{\"channel\":";
+      util::appendJsonString(entries, item.channel);
+      entries += ",\"error\":\"too_large\",\"message\":";
+      util::appendJsonString(entries, r.error);
+      entries += '}';
+      continue;
+    }
+    delivered += r.subscribers;
+    appendPublishEntry(entries, item.channel, r);
+  }
+  std::string body = "{\"results\":[" + entries + "]";
+  appendPiggyback(c, body);
+  body += "}\n";
+  c.json(delivered > 0 ? 201 : 202, body);
+}
+
+void appendChannelInfo(std::string& out, const hub::Channel& ch) {
+  out += "{\"channel\":";
+  util::appendJsonString(out, ch.name());
+  out += ",\"epoch\":";
+  util::appendJsonString(out, ch.epoch());
+  out += ",\"messages\":" + std::to_string(ch.messages().size());
+  out += ",\"bytes\":" + std::to_string(ch.bytes());
+  if (ch.messages().empty()) {
+    out += ",\"first_id\":null,\"last_id\":null";
+  } else {
+    out += ",\"first_id\":";
+    util::appendJsonString(out, ch.messages().front()->id());
+    out += ",\"last_id\":";
+    util::appendJsonString(out, ch.messages().back()->id());
+  }
+  out += ",\"last_seq\":" + std::to_string(ch.lastSeq());
+  out += ",\"subscribers\":" + std::to_string(ch.subscriberCount());
+  out += ",\"last_publish\":";
+  out += ch.lastPublishMs() ? std::to_string(ch.lastPublishMs()) : "null";
+  out += '}';
+}
+
+void channels(Ctl& c, std::string_view name) {
+  if (!authorize(c))
+    return;
+  const std::string& m = c.request.method;
+  if (name.empty()) {
+    if (m != "GET") {
+      c.error(405, "method_not_allowed", "list channels with GET", "Allow: GET\r\n");
+      return;
+    }
+    uint64_t limit = 100;
+    if (const std::string* l = c.query.get("limit")) {
+      auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+      if (ec != std::errc() || p != l->data() + l->size() || limit == 0 || limit > 1000) {
+        c.error(400, "bad_limit", "limit must be 1..1000");
+        return;
+      }
+    }
+    const std::string* after = c.query.get("after");
+    auto list = c.server.hub().list(after ? *after : "", limit + 1);
+    bool more = list.size() > limit;
+    if (more)
+      list.pop_back();
+    std::string body = "{\"channels\":[";
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (i)
+        body += ',';
+      appendChannelInfo(body, *list[i]);
+    }
+    body += "],\"next\":";
+    if (more)
+      util::appendJsonString(body, list.back()->name());
+    else
+      body += "null";
+    body += "}\n";
+    c.json(200, body);
+    return;
+  }
+  if (!hub::isValidChannelName(name)) {
+    c.error(400, "bad_channel", "invalid channel name \"" + std::string(name) + "\"");
+    return;
+  }
+  if (m == "GET") {
+    const hub::Channel* ch = c.server.hub().find(name);
+    if (!ch) {
+      c.error(404, "no_channel", "no channel " + std::string(name));
+      return;
+    }
+    std::string body;
+    appendChannelInfo(body, *ch);
+    c.json(200, body + "\n");
+  } else if (m == "DELETE") {
+    if (!c.server.hub().deleteChannel(name)) {
+      c.error(404, "no_channel", "no channel " + std::string(name));
+      return;
+    }
+    std::string body = "{\"channel\":";
+    util::appendJsonString(body, name);
+    c.json(200, body + ",\"deleted\":true}\n");
+  } else {
+    c.error(405, "method_not_allowed", "channel info with GET, delete with DELETE",
+            "Allow: GET, DELETE\r\n");
+  }
+}
+
+Held* liveHeld(Server& server, const Session& s) {
+  if (s.serial == 0)
+    return nullptr;
+  Connection* conn = server.connection(s.conn_id);
+  Request* r = conn ? conn->findBySerial(s.serial) : nullptr;
+  return r && r->held && !r->held->done() ? r->held.get() : nullptr;
+}
+
+bool changeSubscription(Ctl& c, Session& s, bool subscribe, const std::vector<std::string>& chs) {
+  Held* held = liveHeld(c.server, s);
+  for (const auto& ch : chs) {
+    if (subscribe) {
+      const std::string& prefix = c.server.config().private_prefix;
+      if (!prefix.empty() && ch.starts_with(prefix)) {
+        const std::string* token = c.query.get("token");
+        std::string why = "channel " + ch + " is private: a token is needed";
+        if (!token || !verifySubscribeToken(c.server.config().token_key, *token, ch,
+                                            c.server.clock().wallMs() / 1000, why)) {
+          c.error(403, "bad_token", why);
+          return false;
+        }
+      }
+      hub::Position head = c.server.hub().head(ch);
+      if (held) {
+        c.server.hub().subscribe(*held, c.server.hub().touch(ch));
+        held->addPosition(head);
+      }
+      bool known = false;
+      for (const auto& p : s.cursor)
+        known = known || p.channel == ch;
+      if (!known)
+        s.cursor.push_back(head);
+    } else {
+      if (held) {
+        if (hub::Channel* channel = c.server.hub().find(ch))
+          c.server.hub().unsubscribe(*held, *channel);
+        held->removePosition(ch);
+      }
+      std::erase_if(s.cursor, [&](const hub::Position& p) { return p.channel == ch; });
+    }
+  }
+  return true;
+}
+
+void session(Ctl& c, std::string_view rest) {
+  auto slash = rest.find('/');
+  std::string id(rest.substr(0, slash));
+  std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  Session* s = SessionTable::isValidId(id) ? c.server.sessions().find(id) : nullptr;
+  if (!s) {
+    c.error(404, "unknown_session", "session " + id + " is unknown or expired");
+    return;
+  }
+  if (c.request.method != "POST" && !(action.empty() && c.request.method == "GET")) {
+    c.error(405, "method_not_allowed", "session actions take POST", "Allow: POST\r\n");
+    return;
+  }
+  std::string body = "{\"session\":";
+  util::appendJsonString(body, id);
+  if (action == "close") {
+    if (auto held = c.server.sessions().erase(id)) {
+      Connection* conn = c.server.connection(held->conn_id);
+      Request* r = conn ? conn->findBySerial(held->serial) : nullptr;
+      if (r && r->held)
+        r->held->closeSession();
+    }
+    c.json(200, body + ",\"closed\":true}\n");
+    return;
+  }
+  if (action == "subscribe" || action == "unsubscribe") {
+    const std::string* list = c.query.get("channel");
+    std::string error = "missing channel parameter";
+    auto chs = list ? hub::parseChannelList(*list, error, c.server.config().max_channels_per_request)
+                    : std::nullopt;
+    if (!chs) {
+      c.error(400, "bad_channel", error);
+      return;
+    }
+    if (!changeSubscription(c, *s, action == "subscribe", *chs))
+      return;
+    body += ",\"channels\":[";
+    for (size_t i = 0; i < s->cursor.size(); ++i) {
+      if (i)
+        body += ',';
+      util::appendJsonString(body, s->cursor[i].channel);
+    }
+    body += ']';
+  } else if (!action.empty()) {
+    c.error(404, "not_found", "session actions: close, subscribe, unsubscribe");
+    return;
+  }
+  appendPiggyback(c, body);  // GET /session/ID is a plain piggyback read
+  c.json(200, body + "}\n");
+}
+
+void stats(Ctl& c) {
+  if (!authorize(c))
+    return;
+  c.json(200, renderStatsJson(c.server));
+}
+
+void metrics(Ctl& c) {
+  if (!authorize(c))
+    return;
+  respond(c.server, c.conn, c.request, 200, "text/plain; version=0.0.4; charset=utf-8",
+          renderMetrics(c.server));
+}
+
+} // namespace
+
+void handleControl(Server& server, Connection& conn, Request& request,
+                   const http::Target& target) {
+  const std::string& mount = server.config().control_mount;
+  std::string_view path = target.path;
+  if (!path.starts_with(mount) || (path.size() > mount.size() && path[mount.size()] != '/')) {
+    respondError(server, conn, request, 404, "not_found", "no such control route");
+    return;
+  }
+  std::string error;
+  auto query = http::parseQuery(target.query, error);
+  if (!query) {
+    respondError(server, conn, request, 400, "bad_query", error);
+    return;
+  }
+  Ctl c{server, conn, request, path.substr(mount.size()), std::move(*query)};
+  std::string_view r = c.route;
+  bool get = request.method == "GET";
+  if (r == "/health") {
+    if (get)
+      c.json(200, "{\"status\":\"ok\"}\n");
+    else
+      c.error(405, "method_not_allowed", "health with GET", "Allow: GET\r\n");
+  } else if (r == "/pub" || r.starts_with("/pub/")) {
+    if (request.method != "POST")
+      c.error(405, "method_not_allowed", "publish with POST", "Allow: POST\r\n");
+    else if (r == "/pub")
+      publishBatch(c);
+    else
+      publish(c, r.substr(5));
+  } else if (r == "/channels" || r.starts_with("/channels/")) {
+    channels(c, r.size() > 10 ? r.substr(10) : std::string_view());
+  } else if (r.starts_with("/session/")) {
+    session(c, r.substr(9));
+  } else if (r == "/stats") {
+    get ? stats(c) : c.error(405, "method_not_allowed", "stats with GET", "Allow: GET\r\n");
+  } else if (r == "/metrics") {
+    get ? metrics(c) : c.error(405, "method_not_allowed", "metrics with GET", "Allow: GET\r\n");
+  } else {
+    c.error(404, "not_found", "no such control route: " + std::string(r));
+  }
+}
+
+} // namespace holdfast::server

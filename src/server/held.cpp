@@ -1,0 +1,245 @@
+// Held data requests: long-poll answers and stream frames.
+#include "server/held.h"
+
+#include <cassert>
+
+#include "server/connection.h"
+#include "server/request.h"
+#include "server/respond.h"
+#include "server/server.h"
+#include "server/sessions.h"
+
+namespace holdfast::server {
+
+using transport::Kind;
+
+Request::~Request() = default;
+
+Held::Held(Server& server, Connection& conn, Request& request, transport::Context ctx,
+           hub::Cursor cursor, std::string session)
+    : server_(server), conn_(conn), request_(request), ctx_(std::move(ctx)),
+      cursor_(std::move(cursor)), session_(std::move(session)) {
+  ++server_.stats().held[static_cast<size_t>(ctx_.kind)];
+}
+
+Held::~Held() {
+  server_.hub().unsubscribeAll(*this);
+  --server_.stats().held[static_cast<size_t>(ctx_.kind)];
+  if (!session_.empty())
+    server_.sessions().detach(session_, request_.serial, cursor_);
+}
+
+void Held::advance(const hub::Message& message) {
+  for (auto& p : cursor_) {
+    if (p.channel == message.channel) {
+      p.epoch = message.epoch;
+      p.seq = message.seq;
+      return;
+    }
+  }
+}
+
+void Held::addPosition(const hub::Position& position) {
+  for (auto& p : cursor_) {
+    if (p.channel == position.channel)
+      return;
+  }
+  cursor_.push_back(position);
+}
+
+void Held::removePosition(std::string_view channel) {
+  std::erase_if(cursor_, [&](const hub::Position& p) { return p.channel == channel; });
+}
+
+// The bytes of one message for this subscriber. Subscribers whose cursor has only the
+// message's channel share one rendering per transport (the cache key is then just the
+// callback); multi-channel cursors differ per subscriber and key on the cursor text.
+const std::string& Held::messageBytes(const hub::MessagePtr& message) {
+  std::string key = cursor_.size() == 1 ? std::string() : hub::formatCursor(cursor_);
+  key += '|';
+  key += ctx_.callback;
+  auto render = [&] {
+    std::string cursor = hub::formatCursor(cursor_);
+    if (!streaming()) {
+      std::vector<hub::MessagePtr> one{message};
+      transport::PollBody body;
+      body.messages = &one;
+      body.cursor = cursor;
+      return transport::renderPollBody(ctx_, body);
+    }
+    std::string frame = transport::messageFrameJson(*message, cursor);
+    std::string out;
+    transport::appendFrame(out, ctx_, message->event, frame, cursor);
+    return out;
+  };
+  // Multipart frames carry a per-response boundary and sessions add fields: never shared.
+  if (ctx_.kind == Kind::kMultipart || (!streaming() && !session_.empty())) {
+    static thread_local std::string scratch;
+    scratch = render();
+    return scratch;
+  }
+  return server_.frames().get(ctx_.kind, message, key, render);
+}
+
+void Held::deliver(const hub::MessagePtr& message) {
+  if (done_ || conn_.isClosed())
+    return;
+  advance(*message);
+  ++server_.stats().delivered;
+  if (streaming()) {
+    conn_.sendStdout(request_, messageBytes(message));
+    return;
+  }
+  if (!session_.empty()) {
+    answerPoll({message}, false, {});
+    return;
+  }
+  done_ = true;
+  ++server_.stats().responses[200];
+  std::string head = headerBlock(server_, request_, 200, transport::contentType(ctx_));
+  conn_.send(request_, {head, messageBytes(message)}, true);
+}
+
+void Held::answerPoll(const std::vector<hub::MessagePtr>& messages, bool heartbeat,
+                      std::string_view closed) {
+  done_ = true;
+  transport::PollBody body;
+  body.messages = &messages;
+  body.cursor = hub::formatCursor(cursor_);
+  body.session = session_;
+  body.heartbeat = heartbeat;
+  body.closed = std::string(closed);
+  std::string extra;
+  if (!session_.empty())
+    extra = "X-Holdfast-Session: " + session_ + "\r\n";
+  respond(server_, conn_, request_, 200, transport::contentType(ctx_),
+          transport::renderPollBody(ctx_, body), extra);
+}
+
+void Held::sendFrame(std::string_view event, std::string_view json, std::string_view sse_id) {
+  std::string out;
+  transport::appendFrame(out, ctx_, event, json, sse_id);
+  conn_.sendStdout(request_, out);
+}
+
+void Held::endStream(std::string_view event, std::string_view json, std::string_view sse_id) {
+  done_ = true;
+  std::string out;
+  transport::appendFrame(out, ctx_, event, json, sse_id);
+  out += transport::tail(ctx_);
+  conn_.send(request_, {out}, true);
+}
+
+void Held::channelDeleted(const std::string& channel) {
+  if (done_ || conn_.isClosed())
+    return;
+  if (streaming()) {
+    endStream("deleted", transport::deletedJson(channel), {});
+    return;
+  }
+  done_ = true;
+  respondError(server_, conn_, request_, 410, "channel_deleted",
+               "channel " + channel + " was deleted");
+}
+
+void Held::startStream(const hub::ReadResult& backlog, std::string_view extra_headers) {
+  std::string cursor_text = hub::formatCursor(backlog.cursor);
+  std::string out = headerBlock(server_, request_, 200, transport::contentType(ctx_), extra_headers);
+  out += transport::preamble(
+      ctx_, transport::helloJson(session_, cursor_text, static_cast<int>(server_.config().heartbeat)),
+      cursor_text);
+  for (const auto& gap : backlog.gaps)
+    transport::appendFrame(out, ctx_, "gap", transport::gapJson(gap), {});
+  // The backlog frames carry the cursor after each message, so a reconnect resumes exactly.
+  // Each backlog frame carries the cursor after it: start every channel just before its first
+  // backlog message, then advance message by message.
+  hub::Cursor running = backlog.cursor;
+  for (auto& p : running) {
+    for (const auto& m : backlog.messages) {
+      if (m->channel == p.channel) {
+        p.epoch = m->epoch;
+        p.seq = m->seq - 1;
+        break;
+      }
+    }
+  }
+  for (const auto& m : backlog.messages) {
+    for (auto& p : running) {
+      if (p.channel == m->channel) {
+        p.epoch = m->epoch;
+        p.seq = m->seq;
+      }
+    }
+    std::string c = hub::formatCursor(running);
+    transport::appendFrame(out, ctx_, m->event, transport::messageFrameJson(*m, c), c);
+  }
+  cursor_ = backlog.cursor;
+  server_.stats().delivered += backlog.messages.size();
+  ++server_.stats().responses[200];
+  request_.headers_sent = true;
+  conn_.sendStdout(request_, out);
+}
+
+void Held::onPollTimeout() {
+  if (done_ || streaming())
+    return;
+  answerPoll({}, true, {});
+}
+
+void Held::onHeartbeat() {
+  if (done_ || !streaming())
+    return;
+  sendFrame("heartbeat", transport::heartbeatJson(server_.clock().wallMs()), {});
+  server_.addTimer(server_.clock().nowMs() + static_cast<int64_t>(server_.config().heartbeat) * 1000,
+                   conn_.id(), request_.serial, TimerKind::kHeartbeat);
+}
+
+void Held::onStreamAge() {
+  if (done_ || !streaming())
+    return;
+  std::string cursor = hub::formatCursor(cursor_);
+  endStream("reconnect", transport::reconnectJson(cursor, "max_stream_age"), cursor);
+}
+
+void Held::reconnect(std::string_view reason) {
+  if (done_)
+    return;
+  std::string cursor = hub::formatCursor(cursor_);
+  if (streaming()) {
+    endStream("reconnect", transport::reconnectJson(cursor, reason), cursor);
+    return;
+  }
+  done_ = true;
+  transport::PollBody body;
+  std::vector<hub::MessagePtr> none;
+  body.messages = &none;
+  body.cursor = cursor;
+  body.session = session_;
+  body.reconnect = true;
+  respond(server_, conn_, request_, 200, transport::contentType(ctx_),
+          transport::renderPollBody(ctx_, body), "Retry-After: 1\r\n");
+}
+
+void Held::closeSession() {
+  if (done_)
+    return;
+  if (streaming()) {
+    endStream("closed", transport::closedJson("session closed"), {});
+    return;
+  }
+  answerPoll({}, false, "session closed");
+}
+
+void Held::supersede() {
+  if (done_)
+    return;
+  if (streaming()) {
+    endStream("closed", transport::closedJson("superseded"), {});
+    return;
+  }
+  done_ = true;
+  respondError(server_, conn_, request_, 409, "session_taken_over",
+               "a newer request took over session " + session_);
+}
+
+} // namespace holdfast::server

@@ -1,0 +1,70 @@
+// A held data request: a hub subscriber that answers a long-poll or feeds a stream.
+//
+// Ownership: owned by its Request (owned by its Connection); the references it keeps are
+// valid for its whole life. Its destructor unsubscribes it and updates the gauges; it is only
+// destroyed from the server's deferred release/teardown, never during a fan-out.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "hub/cursor.h"
+#include "hub/hub.h"
+#include "hub/subscriber.h"
+#include "transport/transport.h"
+
+namespace holdfast::server {
+
+class Server;
+class Connection;
+struct Request;
+
+class Held final : public hub::Subscriber {
+public:
+  Held(Server& server, Connection& conn, Request& request, transport::Context ctx,
+       hub::Cursor cursor, std::string session);
+  ~Held() override;
+
+  // Long-poll kinds: answered by the first delivery. Streams: frames until they end.
+  void deliver(const hub::MessagePtr& message) override;
+  void channelDeleted(const std::string& channel) override;
+
+  // Streams: writes the headers, the preamble (hello) and the backlog in one go.
+  void startStream(const hub::ReadResult& backlog, std::string_view extra_headers);
+
+  void onPollTimeout();  // long-poll: heartbeat response
+  void onHeartbeat();    // stream: heartbeat frame, next one scheduled
+  void onStreamAge();    // stream: reconnect frame and end
+  // Ends the request now with a reconnect (shutdown), "closed" (session closed from the
+  // control socket) or 409 (a newer request took the session over).
+  void reconnect(std::string_view reason);
+  void closeSession();
+  void supersede();
+
+  bool done() const { return done_; }
+  bool streaming() const { return transport::isStreaming(ctx_.kind); }
+  transport::Kind kind() const { return ctx_.kind; }
+  const hub::Cursor& cursor() const { return cursor_; }
+  const std::string& session() const { return session_; }
+  // Adds a channel to a live stream (session subscribe), at the channel's head.
+  void addPosition(const hub::Position& position);
+  void removePosition(std::string_view channel);
+
+private:
+  void advance(const hub::Message& message);
+  void answerPoll(const std::vector<hub::MessagePtr>& messages, bool heartbeat,
+                  std::string_view extra_field);
+  void sendFrame(std::string_view event, std::string_view json, std::string_view sse_id);
+  void endStream(std::string_view event, std::string_view json, std::string_view sse_id);
+  const std::string& messageBytes(const hub::MessagePtr& message);
+
+  Server& server_;
+  Connection& conn_;
+  Request& request_;
+  transport::Context ctx_;
+  hub::Cursor cursor_;
+  std::string session_;
+  bool done_ = false;
+};
+
+} // namespace holdfast::server

@@ -1,0 +1,193 @@
+// Opening listening sockets for every supported address form.
+#include "server/listener.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <string_view>
+
+namespace holdfast::server {
+namespace {
+
+constexpr int kBacklog = 4096;
+
+bool setNonBlocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+}
+
+std::string errnoText(std::string_view what) {
+  return std::string(what) + ": " + strerror(errno);
+}
+
+void makeParentDir(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0)
+    return;
+  std::string dir = path.substr(0, slash);
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i == dir.size() || dir[i] == '/')
+      mkdir(dir.substr(0, i).c_str(), 0755);  // errors surface at bind()
+  }
+}
+
+ListenSocket openUnix(const std::string& path, std::string& error) {
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    error = "unix socket path is empty or longer than " + std::to_string(sizeof(addr.sun_path) - 1);
+    return {};
+  }
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      error = path + " exists and is not a socket";
+      return {};
+    }
+    unlink(path.c_str());  // stale socket of an earlier run
+  }
+  makeParentDir(path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = errnoText("socket");
+    return {};
+  }
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path.data(), path.size());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(fd, kBacklog) != 0 || !setNonBlocking(fd)) {
+    error = errnoText("bind/listen " + path);
+    ::close(fd);
+    return {};
+  }
+  chmod(path.c_str(), 0666);  // narrowed by umask; deploy docs set the umask / group
+  return ListenSocket(fd, path);
+}
+
+ListenSocket openTcp(const std::string& hostport, std::string& error) {
+  auto colon = hostport.rfind(':');
+  if (colon == std::string::npos) {
+    error = "tcp address needs HOST:PORT: " + hostport;
+    return {};
+  }
+  std::string host = hostport.substr(0, colon);
+  std::string port = hostport.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    error = "resolve " + hostport + ": " + gai_strerror(rc);
+    return {};
+  }
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            bind(fd, res->ai_addr, res->ai_addrlen) == 0 && listen(fd, kBacklog) == 0 &&
+            setNonBlocking(fd);
+  if (!ok)
+    error = errnoText("bind/listen tcp:" + hostport);
+  freeaddrinfo(res);
+  if (!ok) {
+    if (fd >= 0)
+      ::close(fd);
+    return {};
+  }
+  return ListenSocket(fd, "");
+}
+
+ListenSocket adoptFd(std::string_view text, std::string& error) {
+  int fd = -1;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), fd);
+  if (ec != std::errc() || p != text.data() + text.size() || fd < 0) {
+    error = "fd: needs a non-negative number: " + std::string(text);
+    return {};
+  }
+  int listening = 0;
+  socklen_t len = sizeof listening;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
+    error = "fd:" + std::string(text) + " is not a listening socket";
+    return {};
+  }
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (!setNonBlocking(fd)) {
+    error = errnoText("fcntl fd:" + std::string(text));
+    return {};
+  }
+  return ListenSocket(fd, "");
+}
+
+} // namespace
+
+ListenSocket::ListenSocket(ListenSocket&& other) noexcept
+    : fd_(other.fd_), unlink_path_(std::move(other.unlink_path_)) {
+  other.fd_ = -1;
+}
+
+ListenSocket& ListenSocket::operator=(ListenSocket&& other) noexcept {
+  if (this != &other) {
+    close();
+    fd_ = other.fd_;
+    unlink_path_ = std::move(other.unlink_path_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+ListenSocket::~ListenSocket() { close(); }
+
+void ListenSocket::close() {
+  if (fd_ < 0)
+    return;
+  ::close(fd_);
+  fd_ = -1;
+  if (!unlink_path_.empty())
+    unlink(unlink_path_.c_str());
+  unlink_path_.clear();
+}
+
+ListenSocket openListener(const std::string& address, std::string& error) {
+  std::string_view a = address;
+  if (a.starts_with("unix:"))
+    return openUnix(std::string(a.substr(5)), error);
+  if (a.starts_with("tcp:"))
+    return openTcp(std::string(a.substr(4)), error);
+  if (a.starts_with("fd:"))
+    return adoptFd(a.substr(3), error);
+  error = "unknown address form (want unix:PATH, tcp:HOST:PORT or fd:N): " + address;
+  return {};
+}
+
+std::optional<int> systemdSocket(const std::string& name) {
+  const char* pid = getenv("LISTEN_PID");
+  const char* fds = getenv("LISTEN_FDS");
+  const char* names = getenv("LISTEN_FDNAMES");
+  if (!pid || !fds || !names || atol(pid) != static_cast<long>(getpid()))
+    return std::nullopt;
+  int count = atoi(fds);
+  std::string_view list = names;
+  for (int i = 0; i < count; ++i) {
+    auto colon = list.find(':');
+    std::string_view entry = list.substr(0, colon);
+    if (entry == name)
+      return 3 + i;
+    if (colon == std::string_view::npos)
+      break;
+    list.remove_prefix(colon + 1);
+  }
+  return std::nullopt;
+}
+
+} // namespace holdfast::server

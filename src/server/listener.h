@@ -1,0 +1,41 @@
+// Listening sockets: unix:PATH, tcp:HOST:PORT, fd:N, and systemd socket activation.
+// Opening is separate from accepting so start-up can report every problem before running.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace holdfast::server {
+
+// An open, listening, non-blocking socket. Owns the fd (closed on destruction) and, for unix
+// sockets it created, unlinks the path on close.
+class ListenSocket {
+public:
+  ListenSocket() = default;
+  ListenSocket(int fd, std::string unlink_path) : fd_(fd), unlink_path_(std::move(unlink_path)) {}
+  ListenSocket(ListenSocket&& other) noexcept;
+  ListenSocket& operator=(ListenSocket&& other) noexcept;
+  ListenSocket(const ListenSocket&) = delete;
+  ListenSocket& operator=(const ListenSocket&) = delete;
+  ~ListenSocket();
+
+  int fd() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  void close();
+
+private:
+  int fd_ = -1;
+  std::string unlink_path_;
+};
+
+// Opens the listener for `address`. On failure returns an empty socket and sets `error`.
+// unix: removes a stale socket file first (never a non-socket file); mode 0666 is narrowed by
+// the process umask; the parent directory is created if missing.
+ListenSocket openListener(const std::string& address, std::string& error);
+
+// systemd socket activation: if LISTEN_PID is this process, returns the fd named `name` in
+// LISTEN_FDNAMES (fds start at 3). nullopt when not activated or not named.
+std::optional<int> systemdSocket(const std::string& name);
+
+} // namespace holdfast::server

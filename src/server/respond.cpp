@@ -1,0 +1,107 @@
+// CGI response helpers.
+#include "server/respond.h"
+
+#include "server/connection.h"
+#include "server/server.h"
+#include "util/json.h"
+
+namespace holdfast::server {
+
+std::string_view reasonPhrase(int status) {
+  switch (status) {
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 409: return "Conflict";
+  case 410: return "Gone";
+  case 411: return "Length Required";
+  case 413: return "Payload Too Large";
+  case 415: return "Unsupported Media Type";
+  case 429: return "Too Many Requests";
+  case 500: return "Internal Server Error";
+  case 503: return "Service Unavailable";
+  case 507: return "Insufficient Storage";
+  default: return "Unknown";
+  }
+}
+
+bool originAllowed(const Server& server, std::string_view origin) {
+  if (origin.empty())
+    return false;
+  for (const auto& allowed : server.config().allowed_origins) {
+    if (allowed == "*" || allowed == origin)
+      return true;
+  }
+  return false;
+}
+
+std::string headerBlock(const Server& server, const Request& request, int status,
+                        std::string_view content_type, std::string_view extra) {
+  std::string h;
+  h.reserve(256 + extra.size());
+  h += "Status: ";
+  h += std::to_string(status);
+  h += ' ';
+  h += reasonPhrase(status);
+  h += "\r\n";
+  if (!content_type.empty()) {
+    h += "Content-Type: ";
+    h += content_type;
+    h += "\r\n";
+  }
+  h += "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n";
+  if (originAllowed(server, request.origin)) {
+    h += "Access-Control-Allow-Origin: ";
+    h += request.origin;
+    h += "\r\nAccess-Control-Allow-Credentials: true\r\n"
+         "Access-Control-Expose-Headers: X-Holdfast-Session\r\nVary: Origin\r\n";
+  }
+  h += extra;
+  h += "\r\n";
+  return h;
+}
+
+void respond(Server& server, Connection& conn, Request& request, int status,
+             std::string_view content_type, std::string_view body, std::string_view extra) {
+  ++server.stats().responses[status];
+  std::string out = headerBlock(server, request, status, content_type, extra);
+  out.append(body);
+  request.headers_sent = true;
+  conn.sendStdout(request, out);
+  conn.finish(request);
+}
+
+void respondJson(Server& server, Connection& conn, Request& request, int status,
+                 std::string_view json, std::string_view extra) {
+  respond(server, conn, request, status, "application/json", json, extra);
+}
+
+void respondError(Server& server, Connection& conn, Request& request, int status,
+                  std::string_view code, std::string_view message, std::string_view extra) {
+  std::string body = "{\"error\":";
+  util::appendJsonString(body, code);
+  body += ",\"message\":";
+  util::appendJsonString(body, message);
+  body += "}\n";
+  respondJson(server, conn, request, status, body, extra);
+}
+
+void respondPreflight(Server& server, Connection& conn, Request& request) {
+  if (!originAllowed(server, request.origin)) {
+    respondError(server, conn, request, 403, "forbidden_origin",
+                 "origin is not in allowed_origins");
+    return;
+  }
+  respond(server, conn, request, 204, "", "",
+          "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
+          "Access-Control-Allow-Headers: Authorization, Content-Type, Last-Event-ID\r\n"
+          "Access-Control-Max-Age: 600\r\n");
+}
+
+} // namespace holdfast::server

@@ -1,0 +1,75 @@
+// Session bookkeeping.
+#include "server/sessions.h"
+
+namespace holdfast::server {
+
+std::string SessionTable::create() {
+  std::string id;
+  do {
+    id = random_.token(16);
+  } while (sessions_.count(id));
+  Session s;
+  s.expires_ms = clock_.nowMs() + ttl_ms_;
+  sessions_.emplace(id, std::move(s));
+  return id;
+}
+
+Session* SessionTable::find(std::string_view id) {
+  auto it = sessions_.find(std::string(id));
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+std::optional<HeldRef> SessionTable::attach(std::string_view id, uint64_t conn_id,
+                                            uint64_t serial) {
+  Session* s = find(id);
+  if (!s)
+    return std::nullopt;
+  std::optional<HeldRef> previous;
+  if (s->serial != 0)
+    previous = HeldRef{s->conn_id, s->serial};
+  s->conn_id = conn_id;
+  s->serial = serial;
+  return previous;
+}
+
+void SessionTable::detach(std::string_view id, uint64_t serial, const hub::Cursor& cursor) {
+  Session* s = find(id);
+  if (!s || s->serial != serial)
+    return;
+  s->cursor = cursor;
+  s->conn_id = 0;
+  s->serial = 0;
+  s->expires_ms = clock_.nowMs() + ttl_ms_;
+}
+
+std::optional<HeldRef> SessionTable::erase(std::string_view id) {
+  auto it = sessions_.find(std::string(id));
+  if (it == sessions_.end())
+    return std::nullopt;
+  std::optional<HeldRef> held;
+  if (it->second.serial != 0)
+    held = HeldRef{it->second.conn_id, it->second.serial};
+  sessions_.erase(it);
+  return held;
+}
+
+size_t SessionTable::expire() {
+  int64_t now = clock_.nowMs();
+  return std::erase_if(sessions_, [now](const auto& kv) {
+    return kv.second.serial == 0 && kv.second.expires_ms <= now;
+  });
+}
+
+bool SessionTable::isValidId(std::string_view id) {
+  if (id.size() != 22)
+    return false;
+  for (char c : id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+} // namespace holdfast::server

@@ -1,0 +1,31 @@
+// Process-wide counters and gauges behind /stats and /metrics.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+
+#include "transport/transport.h"
+
+namespace holdfast::server {
+
+struct Stats {
+  std::array<uint64_t, 2> connections{};  // open now, by ListenerKind
+  std::array<uint64_t, transport::kKindCount> held{};  // held now, by transport
+  uint64_t accepted = 0;
+  uint64_t delivered = 0;      // message copies written to subscribers
+  uint64_t dropped_slow = 0;   // subscribers dropped for exceeding the output cap
+  uint64_t dropped_gone = 0;   // held requests whose client went away
+  uint64_t protocol_errors = 0;
+  std::map<int, uint64_t> responses;  // by HTTP status
+  int64_t started_ms = 0;
+
+  uint64_t heldTotal() const {
+    uint64_t n = 0;
+    for (auto h : held)
+      n += h;
+    return n;
+  }
+};
+
+} // namespace holdfast::server
