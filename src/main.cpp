@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "server/server.h"
+#include "store/state_file.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -65,6 +66,16 @@ int main(int argc, char** argv) {
       fprintf(stderr, "holdfast: %s\n", e.c_str());
     return 1;
   }
+  if (!config.state_dir.empty()) {
+    holdfast::store::LoadStats loaded_state;
+    std::string error;
+    if (!holdfast::store::loadState(server.hub(), config.state_dir, loaded_state, error))
+      HF_ERROR("state not fully loaded; affected channels start a new epoch",
+               holdfast::util::logField("error", error));
+    HF_INFO("state loaded",
+            holdfast::util::logField("channels", static_cast<long long>(loaded_state.channels)) +
+                holdfast::util::logField("messages", static_cast<long long>(loaded_state.messages)));
+  }
   std::vector<std::unique_ptr<event, decltype(&event_free)>> signals;
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
     signals.emplace_back(evsignal_new(base.get(), sig, &onSignal, &server), &event_free);
@@ -73,6 +84,16 @@ int main(int argc, char** argv) {
   server.start();
   HF_INFO("holdfast started", holdfast::util::logField("version", HOLDFAST_VERSION));
   event_base_dispatch(base.get());
+  int status = 0;
+  if (!config.state_dir.empty()) {
+    std::string error;
+    if (holdfast::store::saveState(server.hub(), config.state_dir, error)) {
+      HF_INFO("state saved", holdfast::util::logField("dir", config.state_dir));
+    } else {
+      HF_ERROR("state not saved", holdfast::util::logField("error", error));
+      status = 1;
+    }
+  }
   HF_INFO("holdfast stopped", {});
-  return 0;
+  return status;
 }
