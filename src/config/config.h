@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace holdfast::config {
@@ -54,14 +56,29 @@ struct LoadResult {
   std::vector<std::string> errors;  // every problem found, one line each
 };
 
-// Parses `args` (without argv[0]). `--config FILE` is read first wherever it appears; then every
-// other flag overrides the file. Sizes accept K/M/G (and KiB/MiB/GiB) suffixes; durations are
-// seconds (an "s" suffix is accepted). Unknown keys and flags are errors.
+// Parses `args` (without argv[0]) on top of `out`'s current values (normally the defaults).
+// `--config FILE` is read first wherever it appears; then every other flag overrides the file, in
+// order. Flags take "--flag VALUE" or "--flag=VALUE"; a following argument starting with "--" is
+// not taken as a value. Sizes accept K/M/G (and KB/KiB/...) suffixes, all binary; durations are
+// seconds (an "s" suffix is accepted). Unknown keys and flags, positional arguments and bad values
+// are errors; every error found (parsing and validate()) is reported, one line each, and `out` is
+// assigned only when ok. --help/-h and --version return at once with ok = true.
 LoadResult load(const std::vector<std::string>& args, Config& out);
-// Parses a JSON config text into `out` (used by load and by SIGHUP reloads).
+// Parses a JSON config text into `out` (used by load and by SIGHUP reloads). Keys not in the
+// text keep their values. Appends one error per bad key (unknown, wrong type, bad value) or the
+// parse error with its offset; does not run validate().
 void applyJson(const std::string& text, Config& out, std::vector<std::string>& errors);
-// Checks cross-field rules (mounts start with '/', heartbeat >= 1, ...); appends errors.
+// Checks every field and cross-field rule (addresses, mounts, ranges, ...); appends one line per
+// problem naming the key, its flag and the bad value.
 void validate(const Config& config, std::vector<std::string>& errors);
+// The --help text: every flag with its placeholder, meaning and default.
 std::string usage();
+
+// "4096", "4K", "4KB", "4KiB" (case-insensitive; K = KB = KiB = 1024; also M, G) -> bytes.
+// nullopt on empty text, a sign, spaces, an unknown suffix or overflow.
+std::optional<uint64_t> parseSize(std::string_view text);
+// "25" or "25s" -> 25. nullopt on garbage, a sign, or more than 10 years (315360000 s), which
+// keeps the server's millisecond arithmetic from overflowing.
+std::optional<uint64_t> parseDuration(std::string_view text);
 
 } // namespace holdfast::config

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace holdfast::fcgi {
@@ -57,34 +57,55 @@ public:
   bool idle() const;
 
 private:
+  // Where the parser is inside the current record.
+  enum class Stage : uint8_t {
+    kHeader,   // collecting the 8-byte header into header_
+    kContent,  // collecting content_need_ more content bytes (into body_ if split)
+    kPadding,  // skipping padding_left_ padding bytes
+  };
+  // One active request id. Small on purpose: a held connection keeps one of these for hours.
   struct RequestState {
-    std::string params;  // PARAMS stream collected until its empty record
+    std::string params;  // PARAMS stream collected until its empty record, then freed
+    uint16_t id = 0;
     bool params_done = false;
     bool stdin_done = false;
   };
 
   bool fail(std::string message);
-  bool handleRecord(Visitor& visitor);
-  bool handleBegin(Visitor& visitor);
-  bool handleParams(Visitor& visitor, RequestState& state);
-  bool handleStdin(Visitor& visitor, RequestState& state);
-  bool handleGetValues(Visitor& visitor);
+  bool failRecord(std::string_view problem);
+  void startNextRecord();
+  bool takeHeader(std::string_view& bytes, Visitor& visitor);
+  bool takeContent(std::string_view& bytes, Visitor& visitor);
+  void skipPadding(std::string_view& bytes);
+  bool finishContent(Visitor& visitor, std::string_view content);
+  bool handleRecord(Visitor& visitor, std::string_view content);
+  bool handleApplication(Visitor& visitor, std::string_view content);
+  bool handleBegin(Visitor& visitor, std::string_view content);
+  bool handleParams(Visitor& visitor, RequestState& state, std::string_view content);
+  bool deliverParams(Visitor& visitor, uint16_t id, std::string_view params);
+  bool handleStdin(Visitor& visitor, RequestState& state, std::string_view content);
+  bool handleGetValues(Visitor& visitor, std::string_view content);
+  RequestState* find(uint16_t id);
+  uint8_t recordType() const;
+  uint16_t recordId() const;
 
   ParserLimits limits_;
-  unsigned char header_[8] = {};
-  size_t header_have_ = 0;
-  std::string body_;  // content + padding of the current record
-  size_t body_need_ = 0;
-  std::unordered_map<uint16_t, RequestState> requests_;
-  std::string error_;
+  unsigned char header_[8] = {};  // FCGI_Header of the current record
+  uint8_t header_have_ = 0;
+  uint8_t padding_left_ = 0;
+  Stage stage_ = Stage::kHeader;
   bool failed_ = false;
+  uint16_t content_need_ = 0;       // content bytes of the current record not yet seen
+  std::string body_;                // content of a record split across feed() calls, else empty
+  std::vector<RequestState> requests_;  // nearly always 0 or 1 entries
+  std::string error_;
 };
 
 // Decodes a FastCGI name-value pair stream (PARAMS or GET_VALUES content). Calls `fn(name,
 // value)` per pair. Returns false if the stream is malformed (truncated pair or length).
 template <typename Fn> bool decodeNameValues(std::string_view data, Fn&& fn);
 
-// Non-template core of decodeNameValues.
+// Non-template core of decodeNameValues: `out` is replaced by the pairs, which view `data`.
 bool decodeNameValuePairs(std::string_view data,
                           std::vector<std::pair<std::string_view, std::string_view>>& out);
 

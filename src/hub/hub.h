@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -150,17 +151,35 @@ public:
                    std::vector<MessagePtr> messages);
 
 private:
+  // Transparent hash: lookups by string_view do not build a std::string.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using ChannelMap =
+      std::unordered_map<std::string, std::unique_ptr<Channel>, NameHash, std::equal_to<>>;
+
+  Channel& create(std::string_view name, std::string epoch);
+  void erase(ChannelMap::iterator it);
+  void append(Channel& channel, MessagePtr message);
+  void dropFront(Channel& channel);
+  void dropAll(Channel& channel);
   void evictOldest(Channel& channel);
+  void evictAged(Channel& channel, int64_t now_ms);
+  void enforceChannelLimits(Channel& channel);
   void enforceMemoryLimit();
+  void fanOut(const Channel& channel, const MessagePtr& message);
   bool in_fanout_ = false;
 
   Limits limits_;
   const util::Clock& clock_;
   util::Random& random_;
-  std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
-  // Publish order of every buffered message, for evicting the globally oldest when the memory
-  // limit is reached. Entries whose message is no longer buffered are skipped lazily.
-  std::deque<MessagePtr> global_order_;
+  ChannelMap channels_;
+  // Channels with buffered messages, keyed by the publish order (Message::order) of their
+  // oldest one: begin() holds the globally oldest message, evicted first when the memory limit
+  // is reached. Holds no message references, so evicted messages are freed at once.
+  std::set<std::pair<uint64_t, Channel*>> oldest_;
+  uint64_t next_order_ = 0;
   size_t total_bytes_ = 0;
   size_t total_messages_ = 0;
   uint64_t published_ = 0;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace holdfast::hub {
 
@@ -17,6 +18,10 @@ struct Message {
   // {"channel":"..","id":"EPOCH-SEQ","event":"..","data":<data>,"time":<ms>}
   // where <data> is the published JSON text as sent, or a JSON string for non-JSON bodies.
   std::string json;
+  // Hub bookkeeping, set by Hub when it buffers the message (0 elsewhere). Kept here rather
+  // than in a per-channel side table so an idle Channel stays small.
+  int64_t mono_ms = 0; // monotonic publish time: ages survive wall-clock jumps
+  uint64_t order = 0;  // hub-wide publish counter: merges channels in publish order
 
   std::string id() const { return epoch + "-" + std::to_string(seq); }
   // Bytes charged against buffer limits.
@@ -26,8 +31,10 @@ struct Message {
 using MessagePtr = std::shared_ptr<const Message>;
 
 // Builds a message and renders its json. `data_is_json` means `data` is valid JSON text to embed
-// as is; otherwise it is embedded as a JSON string.
+// as is (surrounding whitespace trimmed); otherwise it is embedded as a JSON string. An empty
+// `event` becomes "message". `mono_ms` and `order` are the Hub's bookkeeping fields.
 MessagePtr makeMessage(std::string channel, std::string epoch, uint64_t seq, std::string event,
-                       std::string_view data, bool data_is_json, int64_t time_ms);
+                       std::string_view data, bool data_is_json, int64_t time_ms,
+                       int64_t mono_ms = 0, uint64_t order = 0);
 
 } // namespace holdfast::hub

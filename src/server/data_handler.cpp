@@ -208,8 +208,6 @@ void answerNow(Server& server, Connection& conn, Request& request, const Subscri
     extra = "X-Holdfast-Session: " + s.session + "\r\n";
     server.sessions().find(s.session)->cursor = r.cursor;
   }
-  if (s.ctx.kind == Kind::kJsonp)
-    extra += "X-Content-Type-Options: nosniff\r\n";
   respond(server, conn, request, 200, transport::contentType(s.ctx),
           transport::renderPollBody(s.ctx, body), extra);
 }

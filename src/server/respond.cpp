@@ -55,7 +55,7 @@ std::string headerBlock(const Server& server, const Request& request, int status
     h += content_type;
     h += "\r\n";
   }
-  h += "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n";
+  h += "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\n";
   if (originAllowed(server, request.origin)) {
     h += "Access-Control-Allow-Origin: ";
     h += request.origin;

@@ -11,6 +11,7 @@
 
 #include "hub/hub.h"
 #include "hub/message.h"
+#include "util/random.h"
 
 namespace holdfast::transport {
 
@@ -45,6 +46,10 @@ struct Context {
 
 // Content-Type header value (with charset / boundary where it applies).
 std::string contentType(const Context& ctx);
+
+// A multipart boundary: "holdfast-" + 24 URL-safe random characters (144 bits), so published
+// data cannot guess it (and parts never contain CRLF anyway, see appendFrame).
+std::string makeBoundary(util::Random& random);
 
 // ---- Frame JSON (one JSON object with a "type"), shared by the streaming transports ----
 std::string helloJson(std::string_view session, std::string_view cursor, int heartbeat_s);
@@ -87,6 +92,9 @@ std::string renderPollBody(const Context& ctx, const PollBody& body);
 
 // Escapes a JSON text for embedding in an HTML <script>: '<', '>', '&', U+2028, U+2029 become
 // \u escapes (valid because in valid JSON they only occur inside strings).
+// Raw CR/LF (only possible as insignificant whitespace) become spaces.
 std::string escapeForScript(std::string_view json);
+// Same, appended to `out` (no temporary).
+void appendEscapedForScript(std::string& out, std::string_view json);
 
 } // namespace holdfast::transport

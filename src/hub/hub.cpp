@@ -1,0 +1,421 @@
+// The hub: channels with epoch + sequence ids, bounded rings, resume/gap rules, the two-way
+// subscriber index and fan-out. Pure: no I/O; time comes from the injected Clock.
+#include "hub/hub.h"
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+
+namespace holdfast::hub {
+namespace {
+
+constexpr size_t kEpochBytes = 6; // 8 base64url characters
+
+std::string messageId(std::string_view epoch, uint64_t seq) {
+  std::string id(epoch);
+  id += '-';
+  id += std::to_string(seq);
+  return id;
+}
+
+// The id of the message after `seq`. Saturates for a (hostile) UINT64_MAX instead of wrapping
+// to "-0", which would read as "before the first message".
+std::string nextId(std::string_view epoch, uint64_t seq) {
+  return messageId(epoch, seq == std::numeric_limits<uint64_t>::max() ? seq : seq + 1);
+}
+
+std::string firstAvailable(const Channel& ch) {
+  return ch.messages().empty() ? std::string() : messageId(ch.epoch(), ch.firstSeq());
+}
+
+// One channel's share of a read: the ring slice [begin, end) it may return (`next` advances as
+// the merge takes messages) and the position reported if none of it is returned.
+struct Slice {
+  const Channel* channel = nullptr;
+  size_t begin = 0;
+  size_t next = 0;
+  size_t end = 0;
+  Position start;
+};
+
+// The slice from ring index `begin` to the newest message; `start` is the message before it
+// (firstSeq() + begin - 1 never underflows: firstSeq() >= 1).
+Slice sliceFrom(const Channel& ch, size_t begin) {
+  assert(begin <= ch.messages().size());
+  Position start{ch.name(), ch.epoch(), ch.firstSeq() + begin - 1};
+  return Slice{&ch, begin, begin, ch.messages().size(), std::move(start)};
+}
+
+// The resume rules of DESIGN.md §2 for one cursor position.
+Slice resolveCursor(const Channel& ch, const Position& p, std::vector<Gap>& gaps) {
+  if (p.epoch != ch.epoch()) {
+    // History was recreated (deleted, collected when idle, restart without state): everything
+    // buffered is new to the client. `requested` keeps the client's own epoch.
+    gaps.push_back(Gap{ch.name(), nextId(p.epoch, p.seq), firstAvailable(ch), "epoch"});
+    return sliceFrom(ch, 0);
+  }
+  if (p.seq > ch.lastSeq()) {
+    // A cursor from the future (ids reissued after restoring older state, or made up). Nothing
+    // buffered is known to follow it: deliver nothing, continue from the head, and say so.
+    // first_available stays empty because nothing buffered is offered.
+    gaps.push_back(Gap{ch.name(), nextId(p.epoch, p.seq), std::string(), "unknown"});
+    return sliceFrom(ch, ch.messages().size());
+  }
+  if (p.seq + 1 < ch.firstSeq()) {
+    // The next message was evicted: continue from the oldest buffered one.
+    gaps.push_back(Gap{ch.name(), nextId(p.epoch, p.seq), firstAvailable(ch), "evicted"});
+    return sliceFrom(ch, 0);
+  }
+  // Exactly the missed messages: p.seq + 1 - firstSeq() <= size since p.seq <= lastSeq().
+  return sliceFrom(ch, static_cast<size_t>(p.seq + 1 - ch.firstSeq()));
+}
+
+Slice resolve(const Channel& ch, const Start& s, std::vector<Gap>& gaps) {
+  size_t size = ch.messages().size();
+  switch (s.mode) {
+  case Start::Mode::kNew:
+    return sliceFrom(ch, size);
+  case Start::Mode::kOldest:
+    return sliceFrom(ch, 0);
+  case Start::Mode::kLast:
+    return sliceFrom(ch, size - static_cast<size_t>(std::min<uint64_t>(s.last_n, size)));
+  case Start::Mode::kCursor:
+    return resolveCursor(ch, s.position, gaps);
+  }
+  assert(false && "unknown Start::Mode");
+  return sliceFrom(ch, size);
+}
+
+// k-way merge by publish order (Message::order), at most `budget` messages. Each channel
+// yields a prefix of its slice in seq order, so its cursor stays exact when the batch is cut.
+// Linear scan of the heads: k is bounded by max_channels_per_request (64 by default).
+void merge(std::vector<Slice>& slices, size_t budget, std::vector<MessagePtr>& out) {
+  while (out.size() < budget) {
+    Slice* best = nullptr;
+    for (Slice& s : slices) {
+      if (s.next < s.end && (!best || s.channel->messages()[s.next]->order <
+                                          best->channel->messages()[best->next]->order))
+        best = &s;
+    }
+    if (!best)
+      return;
+    out.push_back(best->channel->messages()[best->next++]);
+  }
+}
+
+// Where a slice leaves the client: after its last returned message, or at its start.
+Position endPosition(const Slice& s) {
+  if (s.next == s.begin)
+    return s.start;
+  return Position{s.channel->name(), s.channel->epoch(), s.channel->messages()[s.next - 1]->seq};
+}
+
+} // namespace
+
+Hub::Hub(Limits limits, const util::Clock& clock, util::Random& random)
+    : limits_(limits), clock_(clock), random_(random) {}
+
+Channel& Hub::create(std::string_view name, std::string epoch) {
+  assert(isValidChannelName(name) && isValidEpoch(epoch));
+  auto channel = std::make_unique<Channel>(std::string(name), std::move(epoch));
+  channel->last_active_ms_ = clock_.nowMs();
+  auto [it, inserted] = channels_.emplace(channel->name(), std::move(channel));
+  assert(inserted);
+  return *it->second;
+}
+
+Channel& Hub::touch(std::string_view name) {
+  Channel* channel = find(name);
+  if (!channel)
+    channel = &create(name, random_.token(kEpochBytes));
+  channel->last_active_ms_ = clock_.nowMs();
+  return *channel;
+}
+
+Channel* Hub::find(std::string_view name) {
+  auto it = channels_.find(name);
+  return it == channels_.end() ? nullptr : it->second.get();
+}
+
+const Channel* Hub::find(std::string_view name) const {
+  auto it = channels_.find(name);
+  return it == channels_.end() ? nullptr : it->second.get();
+}
+
+// --- Buffer bookkeeping: every change to a ring goes through append/dropFront/dropAll, which
+// keep the channel's and the hub's byte and message totals and the `oldest_` index in step.
+
+void Hub::append(Channel& channel, MessagePtr message) {
+  size_t cost = message->cost();
+  if (channel.ring_.empty())
+    oldest_.emplace(message->order, &channel);
+  channel.bytes_ += cost;
+  total_bytes_ += cost;
+  ++total_messages_;
+  channel.ring_.push_back(std::move(message));
+}
+
+void Hub::dropFront(Channel& channel) {
+  assert(!channel.ring_.empty());
+  const Message& front = *channel.ring_.front();
+  auto node = oldest_.extract({front.order, &channel});
+  assert(!node.empty());
+  size_t cost = front.cost();
+  assert(channel.bytes_ >= cost && total_bytes_ >= cost && total_messages_ > 0);
+  channel.bytes_ -= cost;
+  total_bytes_ -= cost;
+  --total_messages_;
+  channel.ring_.pop_front();
+  if (!channel.ring_.empty()) {
+    // Re-key the channel's node by its new oldest message (no allocation).
+    node.value().first = channel.ring_.front()->order;
+    oldest_.insert(std::move(node));
+  }
+}
+
+void Hub::dropAll(Channel& channel) {
+  if (!channel.ring_.empty())
+    oldest_.erase({channel.ring_.front()->order, &channel});
+  assert(total_bytes_ >= channel.bytes_ && total_messages_ >= channel.ring_.size());
+  total_bytes_ -= channel.bytes_;
+  total_messages_ -= channel.ring_.size();
+  channel.bytes_ = 0;
+  channel.ring_.clear();
+}
+
+void Hub::evictOldest(Channel& channel) {
+  dropFront(channel);
+  ++evicted_;
+}
+
+// Ages use the monotonic publish time (Message::mono_ms), so wall-clock jumps evict nothing.
+void Hub::evictAged(Channel& channel, int64_t now_ms) {
+  while (!channel.ring_.empty() && now_ms - channel.ring_.front()->mono_ms > limits_.max_age_ms)
+    evictOldest(channel);
+}
+
+void Hub::enforceChannelLimits(Channel& channel) {
+  while (!channel.ring_.empty() &&
+         (channel.ring_.size() > limits_.max_messages || channel.bytes_ > limits_.max_bytes))
+    evictOldest(channel);
+}
+
+// Evicts the globally oldest messages (publish order, across channels) until under the cap.
+void Hub::enforceMemoryLimit() {
+  while (total_bytes_ > limits_.memory_limit && !oldest_.empty())
+    evictOldest(*oldest_.begin()->second);
+}
+
+void Hub::erase(ChannelMap::iterator it) {
+  Channel& channel = *it->second;
+  assert(channel.subscribers_.empty());
+  dropAll(channel);
+  channels_.erase(it);
+}
+
+// --- Publish and fan-out.
+
+PublishResult Hub::publish(std::string_view channel, std::string_view event, std::string_view data,
+                           bool data_is_json) {
+  int64_t now = clock_.nowMs();
+  Channel& ch = touch(channel);
+  assert(ch.last_seq_ < std::numeric_limits<uint64_t>::max());
+  MessagePtr message = makeMessage(ch.name(), ch.epoch(), ch.last_seq_ + 1, std::string(event),
+                                   data, data_is_json, clock_.wallMs(), now, next_order_ + 1);
+  size_t cost = message->cost();
+  if (cost > limits_.max_bytes || cost > limits_.memory_limit) {
+    // Refused before anything is consumed: the seq stays free, nothing is buffered or sent.
+    PublishResult refused;
+    refused.status = PublishResult::Status::kTooLarge;
+    bool channel_cap = cost > limits_.max_bytes;
+    refused.error = "message needs " + std::to_string(cost) + " bytes of buffer, more than the " +
+                    (channel_cap ? "per-channel limit of " + std::to_string(limits_.max_bytes)
+                                 : "memory limit of " + std::to_string(limits_.memory_limit)) +
+                    " bytes";
+    return refused;
+  }
+  ch.last_seq_ = message->seq;
+  next_order_ = message->order;
+  ch.last_publish_wall_ms_ = message->time_ms;
+  ++published_;
+  evictAged(ch, now);
+  append(ch, message);
+  enforceChannelLimits(ch);
+  enforceMemoryLimit();
+  fanOut(ch, message);
+  return PublishResult{PublishResult::Status::kOk, std::move(message), ch.subscriberCount(), {}};
+}
+
+// Render once, deliver many: every subscriber gets the same MessagePtr by reference, so the
+// hub allocates nothing per subscriber. The flag is saved and restored rather than cleared so
+// a publish made from inside deliver() does not lift the outer fan-out's no-reentry guard.
+void Hub::fanOut(const Channel& channel, const MessagePtr& message) {
+  bool outer = in_fanout_;
+  in_fanout_ = true;
+  for (Subscriber* subscriber : channel.subscribers_)
+    subscriber->deliver(message);
+  in_fanout_ = outer;
+}
+
+// --- Reading backlogs.
+
+ReadResult Hub::read(const std::vector<Start>& starts) {
+  int64_t now = clock_.nowMs();
+  // Touch and age every channel first, so no later eviction can shift a computed slice.
+  std::vector<Channel*> channels;
+  channels.reserve(starts.size());
+  for (const Start& s : starts) {
+    assert(s.mode != Start::Mode::kCursor || s.position.channel == s.channel);
+    channels.push_back(&touch(s.channel));
+    evictAged(*channels.back(), now);
+  }
+  ReadResult result;
+  std::vector<Slice> slices;
+  slices.reserve(starts.size());
+  size_t pending = 0;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    slices.push_back(resolve(*channels[i], starts[i], result.gaps));
+    pending += slices.back().end - slices.back().begin;
+  }
+  result.messages.reserve(std::min(pending, limits_.batch_max));
+  merge(slices, limits_.batch_max, result.messages);
+  result.cursor.reserve(slices.size());
+  for (const Slice& s : slices) {
+    result.cursor.push_back(endPosition(s));
+    result.more = result.more || s.next < s.end;
+  }
+  return result;
+}
+
+Position Hub::head(std::string_view channel) {
+  Channel& ch = touch(channel);
+  return Position{ch.name(), ch.epoch(), ch.lastSeq()};
+}
+
+// --- The two-way subscriber index. Both halves change together, and never during fan-out
+// (deliver/channelDeleted iterate Channel::subscribers_).
+
+void Hub::subscribe(Subscriber& subscriber, Channel& channel) {
+  assert(!in_fanout_ && "subscribe during fan-out");
+  assert(find(channel.name()) == &channel);
+  channel.last_active_ms_ = clock_.nowMs();
+  if (channel.subscribers_.insert(&subscriber).second)
+    subscriber.channels_.push_back(&channel);
+}
+
+void Hub::unsubscribe(Subscriber& subscriber, Channel& channel) {
+  assert(!in_fanout_ && "unsubscribe during fan-out");
+  if (channel.subscribers_.erase(&subscriber) == 0)
+    return;
+  std::erase(subscriber.channels_, &channel);
+  // An unsubscribed channel lingers for max_age before sweep() may collect it.
+  channel.last_active_ms_ = clock_.nowMs();
+}
+
+// Idempotent: a second call finds no channels left.
+void Hub::unsubscribeAll(Subscriber& subscriber) {
+  assert(!in_fanout_ && "unsubscribe during fan-out");
+  int64_t now = clock_.nowMs();
+  for (Channel* channel : subscriber.channels_) {
+    channel->subscribers_.erase(&subscriber);
+    channel->last_active_ms_ = now;
+  }
+  subscriber.channels_.clear();
+}
+
+bool Hub::deleteChannel(std::string_view name) {
+  assert(!in_fanout_ && "deleteChannel during fan-out");
+  auto it = channels_.find(name);
+  if (it == channels_.end())
+    return false;
+  Channel& channel = *it->second;
+  in_fanout_ = true;
+  for (Subscriber* subscriber : channel.subscribers_)
+    subscriber->channelDeleted(channel.name());
+  in_fanout_ = false;
+  for (Subscriber* subscriber : channel.subscribers_)
+    std::erase(subscriber->channels_, &channel);
+  channel.subscribers_.clear();
+  // Deleted messages are not counted as evicted. The next touch creates a new epoch.
+  erase(it);
+  return true;
+}
+
+// --- Maintenance.
+
+void Hub::sweep() {
+  assert(!in_fanout_);
+  int64_t now = clock_.nowMs();
+  // Limits lowered by setLimits() take effect here for channels nobody publishes to.
+  for (auto& entry : channels_) {
+    evictAged(*entry.second, now);
+    enforceChannelLimits(*entry.second);
+  }
+  enforceMemoryLimit();
+  std::erase_if(channels_, [&](const auto& entry) {
+    const Channel& ch = *entry.second;
+    // Empty rings hold no `oldest_` entry and no bytes, so erasing needs no other bookkeeping.
+    return ch.ring_.empty() && ch.subscribers_.empty() &&
+           now - ch.last_active_ms_ > limits_.max_age_ms;
+  });
+}
+
+std::vector<const Channel*> Hub::list(std::string_view after, size_t limit) const {
+  std::vector<const Channel*> out;
+  for (const auto& entry : channels_) {
+    if (std::string_view(entry.first) > after)
+      out.push_back(entry.second.get());
+  }
+  size_t n = std::min(limit, out.size());
+  auto byName = [](const Channel* a, const Channel* b) { return a->name() < b->name(); };
+  std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), byName);
+  out.resize(n);
+  return out;
+}
+
+void Hub::setLimits(const Limits& limits) { limits_ = limits; }
+
+HubStats Hub::stats() const {
+  return HubStats{published_, evicted_, channels_.size(), total_messages_, total_bytes_};
+}
+
+void Hub::forEachChannel(const std::function<void(const Channel&)>& fn) const {
+  for (const auto& entry : channels_)
+    fn(*entry.second);
+}
+
+// Meant for start-up, before any subscriber exists. Messages must be in ascending seq order,
+// each <= last_seq and belonging to `name`/`epoch` (the state loader checks this). They are
+// copied to stamp the hub's bookkeeping; restored channels get publish-order numbers in the
+// order they are restored, so a multi-channel read merges them channel by channel.
+Channel& Hub::restore(std::string_view name, std::string_view epoch, uint64_t last_seq,
+                      std::vector<MessagePtr> messages) {
+  assert(!in_fanout_);
+  int64_t now = clock_.nowMs();
+  int64_t wall = clock_.wallMs();
+  Channel* ch = find(name);
+  if (ch) {
+    dropAll(*ch);
+    ch->epoch_ = std::string(epoch);
+  } else {
+    ch = &create(name, std::string(epoch));
+  }
+  ch->last_seq_ = last_seq;
+  ch->last_active_ms_ = now;
+  for (const MessagePtr& m : messages) {
+    assert(m && m->seq >= 1 && m->seq <= last_seq);
+    assert(ch->ring_.empty() || m->seq > ch->ring_.back()->seq);
+    auto copy = std::make_shared<Message>(*m);
+    // Ages continue across the restart: the monotonic clock restarted, the wall clock did not.
+    copy->mono_ms = now - std::max<int64_t>(0, wall - m->time_ms);
+    copy->order = ++next_order_;
+    ch->last_publish_wall_ms_ = m->time_ms;
+    append(*ch, std::move(copy));
+  }
+  evictAged(*ch, now);
+  enforceChannelLimits(*ch);
+  enforceMemoryLimit();
+  return *ch;
+}
+
+} // namespace holdfast::hub

@@ -1,0 +1,62 @@
+// Builds published messages and renders their JSON object once, at publish time.
+#include "hub/message.h"
+
+#include "util/json.h"
+
+namespace holdfast::hub {
+namespace {
+
+bool isJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Trims JSON insignificant whitespace around a value: a trailing newline from `curl -d @file`
+// would otherwise end up inside every rendering. The value itself is kept byte for byte.
+std::string_view trimJson(std::string_view text) {
+  while (!text.empty() && isJsonSpace(text.front()))
+    text.remove_prefix(1);
+  while (!text.empty() && isJsonSpace(text.back()))
+    text.remove_suffix(1);
+  return text;
+}
+
+// {"channel":"..","id":"EPOCH-SEQ","event":"..","data":<data>,"time":<ms>}
+std::string renderJson(const Message& m, std::string_view data, bool data_is_json) {
+  std::string out;
+  out.reserve(64 + m.channel.size() + m.epoch.size() + m.event.size() + data.size());
+  out += "{\"channel\":";
+  util::appendJsonString(out, m.channel);
+  out += ",\"id\":";
+  util::appendJsonString(out, m.id());
+  out += ",\"event\":";
+  util::appendJsonString(out, m.event);
+  out += ",\"data\":";
+  std::string_view value = trimJson(data);
+  // The caller validated JSON bodies; an empty one cannot be valid JSON, so it falls back to a
+  // string rather than producing a broken object.
+  if (data_is_json && !value.empty())
+    out += value;
+  else
+    util::appendJsonString(out, data);
+  out += ",\"time\":";
+  out += std::to_string(m.time_ms);
+  out += '}';
+  return out;
+}
+
+} // namespace
+
+MessagePtr makeMessage(std::string channel, std::string epoch, uint64_t seq, std::string event,
+                       std::string_view data, bool data_is_json, int64_t time_ms,
+                       int64_t mono_ms, uint64_t order) {
+  auto m = std::make_shared<Message>();
+  m->channel = std::move(channel);
+  m->epoch = std::move(epoch);
+  m->seq = seq;
+  m->event = event.empty() ? std::string("message") : std::move(event);
+  m->time_ms = time_ms;
+  m->mono_ms = mono_ms;
+  m->order = order;
+  m->json = renderJson(*m, data, data_is_json);
+  return m;
+}
+
+} // namespace holdfast::hub

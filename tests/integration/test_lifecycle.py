@@ -1,0 +1,63 @@
+"""Start-up and shutdown: SIGTERM while long-polls are held answers each with a reconnect
+response and exits 0 (DESIGN.md §6 Store); --help works."""
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+import harness
+from harness import FcgiConnection
+
+
+def test_help_exits_0():
+    r = subprocess.run([harness.require_binary(), "--help"], capture_output=True, timeout=10)
+    assert r.returncode == 0, r
+    out = r.stdout.decode()
+    for flag in ("--control", "--data", "--publish-key", "--poll-timeout", "--heartbeat"):
+        assert flag in out, "--help does not mention %s" % flag
+
+
+def test_bad_flag_fails_listing_the_problem():
+    r = subprocess.run([harness.require_binary(), "--no-such-flag", "--poll-timeout", "soon"],
+                       capture_output=True, timeout=10)
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    assert "no-such-flag" in err and "poll-timeout" in err.replace("poll_timeout", "poll-timeout"), err
+
+
+@pytest.mark.holdfast(poll_timeout=30)
+def test_sigterm_answers_held_longpolls_with_reconnect(env):
+    cursors = {ch: env.poll_cursor(ch) for ch in ("t1", "t2", "t3")}
+    raw = []
+    for i, ch in enumerate(("t1", "t2")):
+        conn = FcgiConnection(env.data_socket, timeout=10)
+        conn.request("GET", "/push/sub/%s?transport=longpoll&cursor=%s" % (ch, cursors[ch]))
+        raw.append((ch, conn))
+    via_lighttpd = env.sub_async("t3", http_timeout=10, transport="longpoll", cursor=cursors["t3"])
+    env.wait_held(3)
+
+    t0 = time.monotonic()
+    env.hf.signal(signal.SIGTERM)
+    for ch, conn in raw:
+        r = conn.read_response(1, timeout=5)
+        assert r.status == 200, r
+        body = r.json()
+        assert body.get("reconnect") is True, body
+        assert body["messages"] == [] and body["cursor"] == cursors[ch], body
+        conn.close()
+    got = harness.wait_result(via_lighttpd, 5)
+    assert got.status == 200 and got.json().get("reconnect") is True, (got.status, got.body)
+    assert got.json()["cursor"] == cursors["t3"]
+    code = env.hf.wait_exit(5)
+    assert code == 0, "holdfast exit code %r after SIGTERM (%.1fs)" % (code, time.monotonic() - t0)
+    assert not harness.sanitizer_report(env.hf.stderr()), env.hf.stderr()[-3000:]
+
+
+def test_sigterm_idle_exits_quickly(env):
+    env.publish("x", 1)
+    t0 = time.monotonic()
+    env.hf.signal(signal.SIGTERM)
+    assert env.hf.wait_exit(5) == 0
+    assert time.monotonic() - t0 < 3.0

@@ -1,0 +1,67 @@
+// hub::makeMessage: the message object rendered once at publish.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include <rapidjson/document.h>
+
+#include "hub/message.h"
+
+using holdfast::hub::makeMessage;
+using holdfast::hub::MessagePtr;
+
+namespace {
+
+rapidjson::Document parse(const std::string& json) {
+  rapidjson::Document doc;
+  doc.Parse(json.c_str(), json.size());
+  REQUIRE_FALSE(doc.HasParseError());
+  REQUIRE(doc.IsObject());
+  return doc;
+}
+
+} // namespace
+
+TEST_CASE("message JSON embeds published JSON verbatim", "[hub][message]") {
+  MessagePtr m = makeMessage("c", "T1", 7, "", R"({"a":[1, 2.50,"x"]})", true, 1700000000123);
+  CHECK(m->json ==
+        R"({"channel":"c","id":"T1-7","event":"message","data":{"a":[1, 2.50,"x"]},"time":1700000000123})");
+  CHECK(m->event == "message");
+  CHECK(m->id() == "T1-7");
+  CHECK(m->seq == 7);
+  CHECK(m->time_ms == 1700000000123);
+  CHECK(m->cost() > m->json.size());
+}
+
+TEST_CASE("message JSON trims whitespace around a JSON value", "[hub][message]") {
+  MessagePtr m = makeMessage("c", "E-x", 1, "ev", " \r\n\t[1,2]\n", true, 5);
+  CHECK(m->json == R"({"channel":"c","id":"E-x-1","event":"ev","data":[1,2],"time":5})");
+  CHECK(makeMessage("c", "E", 1, "", "42", true, 0)->json.find(R"("data":42,)") !=
+        std::string::npos);
+}
+
+TEST_CASE("message JSON carries text bodies as a string", "[hub][message]") {
+  std::string text = "he said \"hi\"\n<\\/script> \x01 tab\t";
+  MessagePtr m = makeMessage("room.1", "T2", 3, "chat.line", text, false, 9);
+  auto doc = parse(m->json);
+  CHECK(std::string(doc["channel"].GetString()) == "room.1");
+  CHECK(std::string(doc["id"].GetString()) == "T2-3");
+  CHECK(std::string(doc["event"].GetString()) == "chat.line");
+  REQUIRE(doc["data"].IsString());
+  CHECK(std::string(doc["data"].GetString(), doc["data"].GetStringLength()) == text);
+  CHECK(doc["time"].GetInt64() == 9);
+}
+
+TEST_CASE("message JSON: a body that looks like JSON but is text stays a string",
+          "[hub][message]") {
+  MessagePtr m = makeMessage("c", "T1", 1, "", "{\"a\":1}", false, 0);
+  auto doc = parse(m->json);
+  REQUIRE(doc["data"].IsString());
+  CHECK(std::string(doc["data"].GetString()) == "{\"a\":1}");
+}
+
+TEST_CASE("message JSON: an empty JSON body still renders valid JSON", "[hub][message]") {
+  MessagePtr m = makeMessage("c", "T1", 1, "", "  ", true, 0);
+  auto doc = parse(m->json);
+  CHECK(doc["data"].IsString());
+}
