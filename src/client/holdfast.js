@@ -259,14 +259,18 @@ function (G) {
     var delim = '\r\n' + dash;
     var buf = '';
     var state = 'preamble'; // preamble | after | part | done
+    var atStart = true;     // nothing consumed yet: the body may begin with "--BOUNDARY"
     var parser = { done: false, push: push };
 
     function step(out) {
       if (state === 'preamble') {
-        if (buf.slice(0, dash.length) === dash) { buf = buf.slice(dash.length); state = 'after'; return true; }
+        if (atStart && buf.length < dash.length && dash.indexOf(buf) === 0) return false;
+        if (atStart && buf.slice(0, dash.length) === dash) {
+          buf = buf.slice(dash.length); state = 'after'; atStart = false; return true;
+        }
         var at = buf.indexOf(delim);
-        if (at >= 0) { buf = buf.slice(at + delim.length); state = 'after'; return true; }
-        if (buf.length > delim.length && dash.indexOf(buf) !== 0) buf = buf.slice(buf.length - delim.length);
+        if (at >= 0) { buf = buf.slice(at + delim.length); state = 'after'; atStart = false; return true; }
+        if (buf.length > delim.length) { buf = buf.slice(buf.length - delim.length); atStart = false; }
         return false;
       }
       if (state === 'after') {
@@ -791,8 +795,10 @@ function (G) {
 
   Subscription.prototype._lead = function () {
     if (this._closed) return;
+    var takeover = this.role === 'follower';
     this.role = 'leader';
     this._failures = 0;
+    if (takeover) this._setState('reconnecting');
     this._emitState();
     this._connect();
   };
@@ -837,8 +843,9 @@ function (G) {
   };
 
   Subscription.prototype._fromLeader = function (msg) {
-    if (this._closed || this.role !== 'follower') {
-      if (msg.k === 'ask' && this.role === 'leader') this._broadcastState();
+    if (this._closed) return;
+    if (this.role === 'leader' || this.role === 'solo') {
+      if (msg.k === 'ask') this._broadcastState();
       return;
     }
     if (this._backfill && msg.k === 'frame') { this._backfill.push(msg); return; }
@@ -1084,7 +1091,11 @@ function (G) {
       return;
     }
     if (status === 409) { this._closedByServer('superseded'); return; }
-    if (status === 410) { this._deleted(code || null); return; }
+    if (status === 410) {
+      var m = /channel (\S+) was deleted/.exec(message);
+      this._deleted(m ? m[1] : null);
+      return;
+    }
     if (status === 400 && code === 'bad_cursor') {
       this._error(err);
       this._cursor = new Map();
@@ -1121,8 +1132,8 @@ function (G) {
     if (this._election) { this._election.stop(); this._election = null; }
     this.client._forget(this);
     if (err) this._error(err);
-    this.state = 'closing';
-    this._setState(state);
+    this.state = state;
+    this._emitState();
   };
 
   // pagehide: close the session with a beacon (the page may be gone before a fetch ends).
