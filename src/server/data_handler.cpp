@@ -73,7 +73,7 @@ std::optional<BadRequest> parseTransport(Server& server, const Request& request,
   if (s.ctx.kind == Kind::kIframe && s.ctx.callback.empty())
     s.ctx.callback = "holdfast";
   if (s.ctx.kind == Kind::kMultipart)
-    s.ctx.boundary = "holdfast-" + server.random().token(18);
+    s.ctx.boundary = transport::makeBoundary(server.random());
   return std::nullopt;
 }
 

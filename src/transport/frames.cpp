@@ -1,7 +1,8 @@
 // Frame JSON: the one-object-per-event payload every streaming transport carries.
 //
 // Wire format (compact, keys in this order):
-//   hello      {"type":"hello","session":"S","cursor":"C","heartbeat":25}   (session omitted if empty)
+//   hello      {"type":"hello","session":"S","cursor":"C","heartbeat":25}
+//              (session omitted when empty)
 //   message    {"type":"message","channel":..,"id":..,"event":..,"data":..,"time":..,"cursor":"C"}
 //              (the fields of Message::json as rendered at publish, then the cursor after it)
 //   heartbeat  {"type":"heartbeat","time":1700000000000}                   (wall clock, ms)

@@ -144,13 +144,14 @@ void appendJsonString(std::string& out, std::string_view s) {
 // Accepts exactly one JSON value with optional surrounding whitespace, valid UTF-8 strings and
 // at most 128 nested arrays/objects (the iterative parser keeps the C++ stack flat anyway).
 JsonCheck validateJson(std::string_view text) {
-  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+  constexpr unsigned kFlags =
+      rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
   rapidjson::MemoryStream stream(text.data(), text.size());
   rapidjson::Reader reader;
   DepthLimit handler;
   const rapidjson::ParseResult result = reader.Parse<kFlags>(stream, handler);
   if (handler.tooDeep())
-    return failure("Nesting deeper than 128 levels.", result.Offset() == 0 ? 0 : result.Offset() - 1);
+    return failure("Nesting deeper than 128 levels.", result.Offset()); // at the '[' or '{'
   if (result.IsError())
     return failure(rapidjson::GetParseError_En(result.Code()), result.Offset());
   // MemoryStream reads a NUL byte as the end of input, so "1\0x" would pass: it must not.

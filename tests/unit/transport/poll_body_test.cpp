@@ -50,8 +50,7 @@ TEST_CASE("poll body with no messages", "[transport]") {
   PollBody body;
   body.messages = &none;
   body.cursor = "news:E-0";
-  CHECK(renderPollBody(context(Kind::kLongpoll), body) ==
-        R"({"messages":[],"cursor":"news:E-0"})");
+  CHECK(renderPollBody(context(Kind::kLongpoll), body) == R"({"messages":[],"cursor":"news:E-0"})");
   body.messages = nullptr; // treated as no messages
   body.heartbeat = true;
   CHECK(renderPollBody(context(Kind::kPoll), body) ==
@@ -71,14 +70,15 @@ TEST_CASE("poll body with messages and every optional field", "[transport]") {
   body.reconnect = true;
   body.closed = "session closed";
   const std::string json = renderPollBody(context(Kind::kLongpoll), body);
-  CHECK(json ==
-        R"({"messages":[)"
-        R"({"channel":"news","id":"E-8","event":"message","data":{"a":1},"time":1008},)"
-        R"({"channel":"news","id":"E-9","event":"message","data":"text","time":1009}],)"
-        R"("cursor":"news:E-9,x:F-0",)"
-        R"("gap":[{"channel":"news","requested":"OLD-3","first_available":"E-8","reason":"epoch"},)"
-        R"({"channel":"x","requested":"E-1","first_available":null,"reason":"unknown"}],)"
-        R"("session":"S1","heartbeat":true,"more":true,"reconnect":true,"closed":"session closed"})");
+  CHECK(
+      json ==
+      R"({"messages":[)"
+      R"({"channel":"news","id":"E-8","event":"message","data":{"a":1},"time":1008},)"
+      R"({"channel":"news","id":"E-9","event":"message","data":"text","time":1009}],)"
+      R"("cursor":"news:E-9,x:F-0",)"
+      R"("gap":[{"channel":"news","requested":"OLD-3","first_available":"E-8","reason":"epoch"},)"
+      R"({"channel":"x","requested":"E-1","first_available":null,"reason":"unknown"}],)"
+      R"("session":"S1","heartbeat":true,"more":true,"reconnect":true,"closed":"session closed"})");
   CHECK(parse(json)["messages"].Size() == 2);
 }
 
@@ -101,7 +101,8 @@ TEST_CASE("jsonp wraps the body in /**/callback(...);", "[transport]") {
 
 TEST_CASE("jsonp body cannot be broken out of by message data", "[transport]") {
   const std::string evil = "</script><script>alert(1)</script>";
-  const std::string data = "{\"t\":\"" + evil + "\",\r\n\"c\":\"<!--\",\"u\":\"\xE2\x80\xA8\xE2\x80\xA9\"}";
+  const std::string data =
+      "{\"t\":\"" + evil + "\",\r\n\"c\":\"<!--\",\"u\":\"\xE2\x80\xA8\xE2\x80\xA9\"}";
   std::vector<hub::MessagePtr> messages{message(1, data)};
   PollBody body;
   body.messages = &messages;

@@ -151,14 +151,14 @@ TEST_CASE("SSE frames: optional id, event, data", "[transport]") {
 
 TEST_CASE("SSE splits JSON with raw line breaks into data lines", "[transport]") {
   const Context ctx = context(Kind::kSse);
-  const std::string json = "{\"type\":\"message\",\"data\":{\r\n  \"a\": 1,\n  \"b\": \"x\"\r},\n\"c\":2}";
-  CHECK(frame(ctx, "message", json, "n:E-1") ==
-        "id: n:E-1\nevent: message\n"
-        "data: {\"type\":\"message\",\"data\":{\n"
-        "data:   \"a\": 1,\n"
-        "data:   \"b\": \"x\"\n"
-        "data: },\n"
-        "data: \"c\":2}\n\n");
+  const std::string json =
+      "{\"type\":\"message\",\"data\":{\r\n  \"a\": 1,\n  \"b\": \"x\"\r},\n\"c\":2}";
+  CHECK(frame(ctx, "message", json, "n:E-1") == "id: n:E-1\nevent: message\n"
+                                                "data: {\"type\":\"message\",\"data\":{\n"
+                                                "data:   \"a\": 1,\n"
+                                                "data:   \"b\": \"x\"\n"
+                                                "data: },\n"
+                                                "data: \"c\":2}\n\n");
 }
 
 TEST_CASE("SSE output reassembles in an EventSource parser", "[transport]") {
@@ -207,8 +207,7 @@ TEST_CASE("iframe preamble: >= 2 KiB before the first script, then hello", "[tra
 
 TEST_CASE("iframe frames call parent.<callback>", "[transport]") {
   Context ctx = context(Kind::kIframe);
-  CHECK(frame(ctx, "heartbeat", kFrame) ==
-        "<script>parent.holdfast(" + kFrame + ");</script>\n");
+  CHECK(frame(ctx, "heartbeat", kFrame) == "<script>parent.holdfast(" + kFrame + ");</script>\n");
   ctx.callback = "app.push";
   CHECK(frame(ctx, "heartbeat", "{\"a\":\"<&>\"}") ==
         "<script>parent.app.push({\"a\":\"\\u003c\\u0026\\u003e\"});</script>\n");
@@ -284,7 +283,7 @@ TEST_CASE("ndjson never has a raw line break inside a frame", "[transport]") {
   const Context ctx = context(Kind::kNdjson);
   const std::string pretty = "{\r\n  \"type\": \"message\",\n  \"data\": [1,\r2]\n}";
   const std::string out = frame(ctx, "message", pretty);
-  CHECK(out == "{   \"type\": \"message\",   \"data\": [1, 2] }\n");
+  CHECK(out == "{    \"type\": \"message\",   \"data\": [1, 2] }\n");
   CHECK(out.find('\r') == std::string::npos);
   CHECK(count(out, "\n") == 1);
   CHECK(parse(std::string_view(out).substr(0, out.size() - 1)) == parse(pretty));

@@ -32,24 +32,24 @@ TEST_CASE("isStreaming separates streams from one-shot bodies", "[transport]") {
 }
 
 TEST_CASE("isValidCallback follows ^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$", "[transport]") {
-  for (const std::string& ok :
-       {"cb"s, "a"s, "_"s, "$"s, "jQuery1102_1699999"s, "a.b.c"s, "$.x"s, "_1$"s, "Z9"s,
-        "x" + std::string(63, 'a')}) {
+  for (const std::string& ok : {"cb"s, "a"s, "_"s, "$"s, "jQuery1102_1699999"s, "a.b.c"s, "$.x"s,
+                                "_1$"s, "Z9"s, "x" + std::string(63, 'a')}) {
     INFO(ok);
     CHECK(isValidCallback(ok));
   }
   for (const std::string& bad :
-       {""s, "1abc"s, ".a"s, "a-b"s, "a(b)"s, "a b"s, "alert(1);x"s, "cb\r\n"s, "cb\n"s,
-        "cb\rx"s, "\ncb"s, "x" + std::string(64, 'a'), "a\0b"s, "\xC3\xA9"s, "a;b"s, "a[0]"s,
-        "a/b"s, "a<b"s, "a'b"s, "a\"b"s}) {
+       {""s,           "1abc"s,     ".a"s,   "a-b"s,   "a(b)"s, "a b"s,
+        "alert(1);x"s, "cb\r\n"s,   "cb\n"s, "cb\rx"s, "\ncb"s, "x" + std::string(64, 'a'),
+        "a\0b"s,       "\xC3\xA9"s, "a;b"s,  "a[0]"s,  "a/b"s,  "a<b"s,
+        "a'b"s,        "a\"b"s}) {
     INFO(bad);
     CHECK_FALSE(isValidCallback(bad));
   }
 }
 
 TEST_CASE("isValidEventName allows 1..64 of [A-Za-z0-9_.:-]", "[transport]") {
-  for (const std::string& ok : {"message"s, "a"s, "chat.msg"s, "ns:event"s, "x-y_z"s, "123"s,
-                                "-"s, std::string(64, 'e')}) {
+  for (const std::string& ok :
+       {"message"s, "a"s, "chat.msg"s, "ns:event"s, "x-y_z"s, "123"s, "-"s, std::string(64, 'e')}) {
     INFO(ok);
     CHECK(isValidEventName(ok));
   }

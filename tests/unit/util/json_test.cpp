@@ -99,20 +99,22 @@ TEST_CASE("appendJsonString replaces invalid UTF-8 with U+FFFD", "[util]") {
     std::string out;
   };
   const Case cases[] = {
-      {"\x80", r},                                 // stray continuation
-      {"\xFF", r},                                 // never valid
-      {"\xC0\xAF", r + r},                         // overlong '/': C0 is never a lead byte
-      {"\xE0\x80\xAF", r + r + r},                 // overlong 3-byte form
-      {"\xF0\x80\x80\xAF", r + r + r + r},         // overlong 4-byte form
-      {"\xED\xA0\x80", r + r + r},                 // UTF-16 surrogate D800
-      {"\xF4\x90\x80\x80", r + r + r + r},         // above U+10FFFF
-      {"\xC3", r},                                 // truncated at the end
-      {"\xE2\x82", r},                             // truncated 3-byte sequence is one U+FFFD
-      {"\xF0\x9F\x98", r},                         // truncated 4-byte sequence
-      {"\xE2\x82" "A", r + "A"},                   // interrupted by ASCII
-      {"\xF0\x9F\x98\xC3\xA9", r + "\xC3\xA9"},    // interrupted by a valid sequence
-      {"a\xC3\"", "a" + r + "\\\""},               // the quote after a bad byte is escaped
-      {"\xE2\x80<\\/", r + "<\\/"},                // a bad byte before "</" still escapes it
+      {"\x80", r},                         // stray continuation
+      {"\xFF", r},                         // never valid
+      {"\xC0\xAF", r + r},                 // overlong '/': C0 is never a lead byte
+      {"\xE0\x80\xAF", r + r + r},         // overlong 3-byte form
+      {"\xF0\x80\x80\xAF", r + r + r + r}, // overlong 4-byte form
+      {"\xED\xA0\x80", r + r + r},         // UTF-16 surrogate D800
+      {"\xF4\x90\x80\x80", r + r + r + r}, // above U+10FFFF
+      {"\xC3", r},                         // truncated at the end
+      {"\xE2\x82", r},                     // truncated 3-byte sequence is one U+FFFD
+      {"\xF0\x9F\x98", r},                 // truncated 4-byte sequence
+      {"\xE2\x82"
+       "A",
+       r + "A"},                                // interrupted by ASCII
+      {"\xF0\x9F\x98\xC3\xA9", r + "\xC3\xA9"}, // interrupted by a valid sequence
+      {"a\xC3\"", "a" + r + "\\\""},            // the quote after a bad byte is escaped
+      {"\xE2\x80</", r + "<\\/"},               // a bad byte before "</" still escapes it
   };
   for (const auto& c : cases) {
     INFO("input bytes: " << c.in.size());
@@ -172,7 +174,7 @@ TEST_CASE("validateJson reports RapidJSON's message and offset", "[util]") {
       {"{}{}", "The document root must not be followed by other values.", 2},
       {"1 2", "The document root must not be followed by other values.", 2},
       {"NaN", "Invalid value.", 0},
-      {"\"a\nb\"", "Invalid encoding in string.", 2},
+      {"\"a\nb\"", "Invalid escape character in string.", 2},
       {"\"\xC3\x28\"", "Invalid encoding in string.", 1},
       {"\"\xED\xA0\x80\"", "Invalid encoding in string.", 1},
       {std::string("1\0x", 3), "The document root must not be followed by other values.", 1},
