@@ -121,7 +121,8 @@ public:
   PublishResult publish(std::string_view channel, std::string_view event, std::string_view data,
                         bool data_is_json);
 
-  // Resolves start points into the pending backlog (touches every channel).
+  // Resolves start points into the pending backlog (touches every channel and ages it out).
+  // Channels in `starts` must be distinct (parseCursor/parseChannelList reject duplicates).
   ReadResult read(const std::vector<Start>& starts);
   // The position a fresh subscriber on `channel` is at now: {name, epoch, lastSeq}.
   Position head(std::string_view channel);
