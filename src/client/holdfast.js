@@ -157,9 +157,10 @@ function (G) {
   }
 
   /** Incremental text/event-stream parser (the HTML spec's algorithm, minus I/O).
-   *  push(text) → array of {type, data, id, retry?}; `id` is the last event id in force
-   *  (it persists across events, as in EventSource). Handles CRLF/CR/LF, a CR at the end of a
-   *  chunk followed by LF in the next, comments, multi-line data, a leading BOM. */
+   *  push(text) → array of {type, data, id}; `id` is the last event id in force (it persists
+   *  across events, as in EventSource); `parser.retry` holds the last `retry:` value (ms) or
+   *  null. Handles CRLF/CR/LF, a CR at the end of a chunk followed by LF in the next,
+   *  comments, multi-line data, a leading BOM. */
   function createSseParser() {
     var buf = '';
     var skipLF = false;
@@ -167,16 +168,14 @@ function (G) {
     var data = [];
     var event = '';
     var lastId = '';
-    var retry = null;
+    var parser = { retry: null, push: push };
 
     function field(line, out) {
       if (line === '') {
         if (data.length) {
-          var ev = { type: event || 'message', data: data.join('\n'), id: lastId };
-          if (retry != null) ev.retry = retry;
-          out.push(ev);
+          out.push({ type: event || 'message', data: data.join('\n'), id: lastId });
         }
-        data = []; event = ''; retry = null;
+        data = []; event = '';
         return;
       }
       if (line.charAt(0) === ':') return;
@@ -187,31 +186,31 @@ function (G) {
       if (name === 'data') data.push(value);
       else if (name === 'event') event = value;
       else if (name === 'id') { if (value.indexOf('\0') < 0) lastId = value; }
-      else if (name === 'retry') { if (/^\d+$/.test(value)) retry = parseInt(value, 10); }
+      else if (name === 'retry') { if (/^\d+$/.test(value)) parser.retry = parseInt(value, 10); }
     }
 
-    return {
-      push: function (text) {
-        var out = [];
-        if (first && text.length) { if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); first = false; }
-        if (skipLF && text.charAt(0) === '\n') text = text.slice(1);
-        skipLF = false;
-        buf += text;
-        var start = 0;
-        for (var i = 0; i < buf.length; i++) {
-          var c = buf.charAt(i);
-          if (c !== '\r' && c !== '\n') continue;
-          field(buf.slice(start, i), out);
-          if (c === '\r') {
-            if (i + 1 < buf.length) { if (buf.charAt(i + 1) === '\n') i++; }
-            else skipLF = true;
-          }
-          start = i + 1;
+    function push(text) {
+      var out = [];
+      if (first && text.length) { if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); first = false; }
+      if (!text.length) return out;
+      if (skipLF && text.charAt(0) === '\n') text = text.slice(1);
+      skipLF = false;
+      buf += text;
+      var start = 0;
+      for (var i = 0; i < buf.length; i++) {
+        var c = buf.charAt(i);
+        if (c !== '\r' && c !== '\n') continue;
+        field(buf.slice(start, i), out);
+        if (c === '\r') {
+          if (i + 1 < buf.length) { if (buf.charAt(i + 1) === '\n') i++; }
+          else skipLF = true;
         }
-        buf = buf.slice(start);
-        return out;
+        start = i + 1;
       }
-    };
+      buf = buf.slice(start);
+      return out;
+    }
+    return parser;
   }
 
   /** Incremental newline-delimited splitter for ndjson: push(text) → complete non-blank lines
@@ -375,6 +374,16 @@ function (G) {
 
   var callbackCounter = 0;
 
+  // Runs fn once the document has loaded. A <script> or <iframe> added before the load event
+  // delays it, and a held poll or a forever frame would delay it for good (the page would
+  // look like it is still loading), so those transports start after load.
+  function afterLoad(fn) {
+    var doc = G.document;
+    if (!doc || doc.readyState === 'complete') { fn(); return; }
+    var done = false;
+    G.addEventListener('load', function () { if (!done) { done = true; setTimeout(fn, 0); } });
+  }
+
   function retryAfterOf(headers) {
     var v = headers && headers.get && headers.get('Retry-After');
     var n = v ? parseInt(v, 10) : NaN;
@@ -458,7 +467,7 @@ function (G) {
     script.src = ctx.url({ callback: name });
     script.onerror = function () { if (!settled) { cleanup(); ctx.onEnd({ error: new Error('jsonp: load failed') }); } };
     script.onload = function () { if (!settled) { cleanup(); ctx.onEnd({ error: new Error('jsonp: no callback') }); } };
-    (doc.head || doc.documentElement).appendChild(script);
+    afterLoad(function () { if (!settled) (doc.head || doc.documentElement).appendChild(script); });
     return { close: function () { if (!settled) cleanup(); } };
   }
 
@@ -551,7 +560,7 @@ function (G) {
     frame.style.cssText = 'position:absolute;width:0;height:0;border:0;visibility:hidden';
     frame.onload = function () { if (!done) { finish(); ctx.onEnd({ eof: true }); } };
     frame.src = ctx.url({ callback: name });
-    (doc.body || doc.documentElement).appendChild(frame);
+    afterLoad(function () { if (!done) (doc.body || doc.documentElement).appendChild(frame); });
     function finish() {
       done = true;
       G[name] = function () {};
@@ -753,6 +762,8 @@ function (G) {
     if (requested !== 'auto' && TRANSPORTS.indexOf(requested) < 0) throw new TypeError('Holdfast: unknown transport ' + requested);
     this._chain = requested === 'auto' ? autoChain(G) : [requested];
     this._chainAt = 0;
+    this.transport = this._chain[0];
+    this._everOpen = false;    // 'reconnecting' only after a first 'open'
     this._cursor = options.cursor ? parseCursor(options.cursor) : new Map();
     this._dedupe = createDedupe(options.dedupeWindow || 1000);
     this._failures = 0;        // consecutive failures (backoff exponent)
@@ -784,7 +795,7 @@ function (G) {
     var share = this.options.shareTabs != null ? this.options.shareTabs : this.client.options.shareTabs;
     if (share == null) share = true;
     this._setState('connecting');
-    if (!share || !G.BroadcastChannel) { this.role = 'solo'; this._connect(); return; }
+    if (!share || !G.BroadcastChannel) { this.role = 'solo'; this._emitRole(); this._connect(); return; }
     this._election = new TabElection('holdfast:' + this.key, {
       lead: function () { self._lead(); },
       follow: function () { self._follow(); },
@@ -799,7 +810,7 @@ function (G) {
     this.role = 'leader';
     this._failures = 0;
     if (takeover) this._setState('reconnecting');
-    this._emitState();
+    this._emitRole();
     this._connect();
   };
 
@@ -811,7 +822,7 @@ function (G) {
     clearTimeout(this._timers.retry);
     this._election.post({ k: 'ask' });
     if (!wasLeader && !this._backfilled) this._startBackfill();
-    this._emitState();
+    this._emitRole();
   };
 
   // Follower: fetch the requested history (last/since) once, since the leader's stream started
@@ -822,7 +833,7 @@ function (G) {
     if (!o.last && !o.since && !o.cursor) return;
     var self = this;
     var params = { transport: 'poll' };
-    if (this._cursor.size) params.cursor = this.cursor;
+    if (o.cursor) params.cursor = formatCursor(o.cursor, this.channels); // not the leader's: history is the point
     if (o.last) params.last = o.last; else if (o.since) params.since = o.since;
     if (o.token) params.token = o.token;
     this._backfill = [];
@@ -852,6 +863,7 @@ function (G) {
     if (msg.k === 'state') {
       if (msg.cursor) this._cursor = mergeCursor(this._cursor, msg.cursor, { monotonic: true });
       this.transport = msg.transport || this.transport;
+      if (msg.state === 'open') this._everOpen = true;
       this._setState(msg.state === 'closed' ? 'reconnecting' : msg.state);
       return;
     }
@@ -881,6 +893,10 @@ function (G) {
 
   Subscription.prototype._emitState = function () {
     safeCall(this.options.onState, this, [this.state, { transport: this.transport, role: this.role, session: this.session, subscription: this }]);
+  };
+
+  Subscription.prototype._emitRole = function () {
+    safeCall(this.options.onRole, this, [this.role, this]);
   };
 
   Subscription.prototype._error = function (err) {
@@ -964,6 +980,7 @@ function (G) {
   };
 
   Subscription.prototype._success = function () {
+    this._everOpen = true;
     this._failures = 0;
     this._tFailures = 0;
     this._worked[this.transport] = true;
@@ -973,6 +990,7 @@ function (G) {
   Subscription.prototype._schedule = function (delay, state) {
     var self = this;
     if (this._closed) return;
+    if (state === 'reconnecting' && !this._everOpen) state = 'connecting';
     if (state) this._setState(state);
     clearTimeout(this._timers.retry);
     this._timers.retry = setTimeout(function () { self._connect(); }, Math.max(0, delay));

@@ -299,6 +299,20 @@ std::string hint(std::string_view name, bool is_flag) {
   return known && fixed != name ? " (did you mean " + fixed + "?)" : "";
 }
 
+// The value of flag args[i]: after '=', "true" for a bare boolean, or the next argument unless
+// that is another --flag. Advances `i` past a consumed value; nullopt when there is none.
+std::optional<std::string> takeValue(const std::vector<std::string>& args, size_t& i,
+                                     const Key* key) {
+  size_t eq = args[i].find('=');
+  if (eq != std::string::npos)
+    return args[i].substr(eq + 1);
+  if (key && key->kind == Kind::kBool)
+    return "true";
+  if (i + 1 < args.size() && !args[i + 1].starts_with("--"))
+    return args[++i];
+  return std::nullopt;
+}
+
 // Reads args[i] (and maybe args[i+1]). Returns false to stop at --help/--version.
 bool parseArg(const std::vector<std::string>& args, size_t& i, ParsedArgs& out,
               std::vector<std::string>& errors) {
@@ -311,28 +325,19 @@ bool parseArg(const std::vector<std::string>& args, size_t& i, ParsedArgs& out,
     errors.push_back("unexpected argument " + quote(arg) + " (every option is a --flag)");
     return true;
   }
-  size_t eq = arg.find('=');
-  std::string flag = arg.substr(0, eq);
+  std::string flag = arg.substr(0, arg.find('='));
   const Key* key = findFlag(flag);
   if (!key && flag != "--config") {
     errors.push_back(flag + ": unknown flag" + hint(flag, true) + "; see --help");
     return true;
   }
-  std::string value;
-  if (eq != std::string::npos) {
-    value = arg.substr(eq + 1);
-  } else if (key && key->kind == Kind::kBool) {
-    value = "true";
-  } else if (i + 1 < args.size() && !args[i + 1].starts_with("--")) {
-    value = args[++i];
-  } else {
+  auto value = takeValue(args, i, key);
+  if (!value)
     errors.push_back(flag + ": needs a value (use " + flag + "=VALUE for one starting with --)");
-    return true;
-  }
-  if (key)
-    out.flags.push_back({key, flag, std::move(value)});
+  else if (key)
+    out.flags.push_back({key, flag, std::move(*value)});
   else
-    out.config_files.push_back(std::move(value));
+    out.config_files.push_back(std::move(*value));
   return true;
 }
 

@@ -114,21 +114,21 @@ void Connection::onParam(uint16_t id, std::string_view name, std::string_view va
     return;
   // Only the params Holdfast reads are kept; the rest are dropped here.
   if (name == "REQUEST_METHOD")
-    r->method.assign(value);
+    r->in->method.assign(value);
   else if (name == "REQUEST_URI")
-    r->request_uri.assign(value);
+    r->in->request_uri.assign(value);
   else if (name == "CONTENT_TYPE")
-    r->content_type.assign(value);
+    r->in->content_type.assign(value);
   else if (name == "HTTP_AUTHORIZATION")
-    r->authorization.assign(value);
+    r->in->authorization.assign(value);
   else if (name == "HTTP_LAST_EVENT_ID")
-    r->last_event_id.assign(value);
+    r->in->last_event_id.assign(value);
   else if (name == "HTTP_ORIGIN")
     r->origin.assign(value);
   else if (name == "HTTP_ACCEPT")
-    r->accept.assign(value);
+    r->in->accept.assign(value);
   else if (name == "REMOTE_ADDR")
-    r->remote_addr.assign(value);
+    r->in->remote_addr.assign(value);
 }
 
 void Connection::onParamsEnd(uint16_t id) {
@@ -142,12 +142,12 @@ void Connection::onStdin(uint16_t id, std::string_view data) {
     return;
   // The body limit is enforced while reading: Apache streams chunked bodies with no
   // CONTENT_LENGTH, so the length is only known at the end.
-  if (r->body.size() + data.size() > server_.config().max_body) {
+  if (r->in->body.size() + data.size() > server_.config().max_body) {
     r->body_too_large = true;
-    std::string().swap(r->body);
+    std::string().swap(r->in->body);
     return;
   }
-  r->body.append(data);
+  r->in->body.append(data);
 }
 
 void Connection::onStdinEnd(uint16_t id) {

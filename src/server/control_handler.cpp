@@ -73,7 +73,7 @@ bool authorize(Ctl& c) {
     c.error(403, "forbidden", "control requests are disabled: configure publish_key or trusted_control");
     return false;
   }
-  std::string_view auth = c.request.authorization;
+  std::string_view auth = c.request.in->authorization;
   if (auth.empty()) {
     c.error(401, "unauthorized", "missing Authorization: Bearer <publish key>",
             "WWW-Authenticate: Bearer realm=\"holdfast\"\r\n");
@@ -157,9 +157,9 @@ void publish(Ctl& c, std::string_view channel_list) {
     }
     event = *e;
   }
-  bool is_json = isJsonContentType(c.request.content_type);
+  bool is_json = isJsonContentType(c.request.in->content_type);
   if (is_json) {
-    util::JsonCheck check = util::validateJson(c.request.body);
+    util::JsonCheck check = util::validateJson(c.request.in->body);
     if (!check.ok) {
       c.error(400, "bad_json", "invalid JSON body at offset " + std::to_string(check.offset) + ": " +
                                    check.error);
@@ -169,7 +169,7 @@ void publish(Ctl& c, std::string_view channel_list) {
   std::string entries;
   size_t delivered = 0;
   for (const auto& ch : *channels) {
-    hub::PublishResult r = c.server.hub().publish(ch, event, c.request.body, is_json);
+    hub::PublishResult r = c.server.hub().publish(ch, event, c.request.in->body, is_json);
     if (r.status != hub::PublishResult::Status::kOk) {
       c.error(507, "too_large", r.error);
       return;
@@ -198,7 +198,7 @@ struct BatchItem {
 // Validates the whole batch before publishing anything (all or nothing).
 bool parseBatch(Ctl& c, std::vector<BatchItem>& items) {
   rapidjson::Document doc;
-  doc.Parse(c.request.body.data(), c.request.body.size());
+  doc.Parse(c.request.in->body.data(), c.request.in->body.size());
   if (doc.HasParseError()) {
     c.error(400, "bad_json", "invalid JSON body at offset " + std::to_string(doc.GetErrorOffset()) +
                                  ": " + rapidjson::GetParseError_En(doc.GetParseError()));
@@ -293,7 +293,7 @@ void appendChannelInfo(std::string& out, const hub::Channel& ch) {
 void channels(Ctl& c, std::string_view name) {
   if (!authorize(c))
     return;
-  const std::string& m = c.request.method;
+  const std::string& m = c.request.in->method;
   if (name.empty()) {
     if (m != "GET") {
       c.error(405, "method_not_allowed", "list channels with GET", "Allow: GET\r\n");
@@ -407,7 +407,7 @@ void session(Ctl& c, std::string_view rest) {
     c.error(404, "unknown_session", "session " + id + " is unknown or expired");
     return;
   }
-  if (c.request.method != "POST" && !(action.empty() && c.request.method == "GET")) {
+  if (c.request.in->method != "POST" && !(action.empty() && c.request.in->method == "GET")) {
     c.error(405, "method_not_allowed", "session actions take POST", "Allow: POST\r\n");
     return;
   }
@@ -480,14 +480,14 @@ void handleControl(Server& server, Connection& conn, Request& request,
   }
   Ctl c{server, conn, request, path.substr(mount.size()), std::move(*query)};
   std::string_view r = c.route;
-  bool get = request.method == "GET";
+  bool get = request.in->method == "GET";
   if (r == "/health") {
     if (get)
       c.json(200, "{\"status\":\"ok\"}\n");
     else
       c.error(405, "method_not_allowed", "health with GET", "Allow: GET\r\n");
   } else if (r == "/pub" || r.starts_with("/pub/")) {
-    if (request.method != "POST")
+    if (request.in->method != "POST")
       c.error(405, "method_not_allowed", "publish with POST", "Allow: POST\r\n");
     else if (r == "/pub")
       publishBatch(c);

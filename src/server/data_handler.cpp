@@ -53,7 +53,7 @@ Kind transportFromAccept(std::string_view accept) {
 
 std::optional<BadRequest> parseTransport(Server& server, const Request& request,
                                          const http::Query& q, Subscribe& s) {
-  s.ctx.kind = transportFromAccept(request.accept);
+  s.ctx.kind = transportFromAccept(request.in->accept);
   if (const std::string* t = q.get("transport")) {
     auto kind = transport::parseKind(*t);
     if (!kind)
@@ -82,8 +82,8 @@ std::optional<BadRequest> parsePosition(Server& server, const Request& request,
   const std::string* text = q.get("cursor");
   if (!text)
     text = q.get("last_event_id");
-  if (!text && !request.last_event_id.empty())
-    text = &request.last_event_id;
+  if (!text && !request.in->last_event_id.empty())
+    text = &request.in->last_event_id;
   if (text) {
     std::string error;
     auto cursor = hub::parseCursor(*text, error, server.config().max_channels_per_request);
@@ -152,7 +152,7 @@ std::optional<BadRequest> parseSubscribe(Server& server, const Request& request,
   if (target.path.size() <= mount.size() + 1 || target.path.compare(0, mount.size(), mount) != 0 ||
       target.path[mount.size()] != '/')
     return BadRequest{404, "not_found", "subscribe at " + mount + "/<channel>[,<channel>...]"};
-  if (request.method != "GET")
+  if (request.in->method != "GET")
     return BadRequest{405, "method_not_allowed", "subscribe with GET"};
   std::string error;
   auto channels = hub::parseChannelList(std::string_view(target.path).substr(mount.size() + 1),

@@ -25,31 +25,25 @@ struct Request {
   bool body_too_large = false;
   State state = State::kParams;
 
-  // CGI params (only the ones routing and handlers read; the rest are dropped on arrival).
-  std::string method;
-  std::string request_uri;
-  std::string content_type;
-  std::string authorization;
-  std::string last_event_id;
-  std::string origin;
-  std::string accept;
-  std::string remote_addr;
-  std::string body;
+  // CGI params and body: only the ones routing and handlers read (the rest are dropped on
+  // arrival). Freed by shrink() once a request is held, so a held request stays small.
+  struct Input {
+    std::string method;
+    std::string request_uri;
+    std::string content_type;
+    std::string authorization;
+    std::string last_event_id;
+    std::string accept;
+    std::string remote_addr;
+    std::string body;
+  };
+  std::unique_ptr<Input> in = std::make_unique<Input>();
+  std::string origin;  // kept while held: late answers carry CORS headers
 
   // Set when the request is held as a subscriber (long-poll or stream).
   std::unique_ptr<Held> held;
 
-  // Frees what a held request no longer needs (params and body) to keep held requests small.
-  void shrink() {
-    std::string().swap(method);
-    std::string().swap(request_uri);
-    std::string().swap(content_type);
-    std::string().swap(authorization);
-    std::string().swap(last_event_id);
-    std::string().swap(accept);
-    std::string().swap(remote_addr);
-    std::string().swap(body);
-  }
+  void shrink() { in.reset(); }
   ~Request();
 };
 

@@ -135,7 +135,7 @@ Connection* Server::connection(uint64_t id) {
 }
 
 void Server::dispatch(Connection& conn, Request& request) {
-  auto target = http::splitTarget(request.request_uri);
+  auto target = http::splitTarget(request.in->request_uri);
   if (!target) {
     respondError(*this, conn, request, 400, "bad_request", "REQUEST_URI is not a valid path");
     return;
@@ -156,7 +156,7 @@ void Server::dispatch(Connection& conn, Request& request) {
                  "too many subscriber connections (max_connections)", "Retry-After: 5\r\n");
     return;
   }
-  if (request.method == "OPTIONS") {
+  if (request.in->method == "OPTIONS") {
     respondPreflight(*this, conn, request);
     return;
   }

@@ -32,10 +32,12 @@ const SSE_STREAM =
   'event: heartbeat\ndata: {"type":"heartbeat","time":1}\n\n';
 
 test('SSE: events, ids that persist, multi-line data joined with \\n', () => {
-  const events = createSseParser().push(SSE_STREAM);
+  const parser = createSseParser();
+  const events = parser.push(SSE_STREAM);
+  assert.equal(parser.retry, 2000);
   assert.equal(events.length, 3, 'retry-only block dispatches nothing');
   assert.deepEqual(events[0], {
-    type: 'hello', id: 'room1:E-41', retry: 2000,
+    type: 'hello', id: 'room1:E-41',
     data: '{"type":"hello","cursor":"room1:E-41","heartbeat":25}',
   });
   assert.equal(events[1].type, 'message');
@@ -174,4 +176,12 @@ test('parseFrame accepts JSON objects only', () => {
   assert.equal(parseFrame('[1]'), null);
   assert.equal(parseFrame('nope'), null);
   assert.equal(parseFrame('null'), null);
+});
+
+test('SSE: a CR ending one chunk, then an empty chunk, then LF is still one line end', () => {
+  const p = createSseParser();
+  assert.deepEqual(p.push('data: 1\r'), []);
+  assert.deepEqual(p.push(''), []);
+  assert.deepEqual(p.push('\n'), [], 'the LF completes CRLF; it is not a blank line');
+  assert.deepEqual(p.push('\n').map((e) => e.data), ['1']);
 });

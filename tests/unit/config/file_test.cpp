@@ -126,7 +126,7 @@ TEST_CASE("file: a JSON syntax error gives RapidJSON's message and offset", "[co
   Config c;
   auto errors = jsonErrors("{\n  \"heartbeat\": 10\n  \"poll_timeout\": 5\n}", c);
   REQUIRE(errors.size() == 1);
-  CHECK(errors[0] == "JSON parse error at offset 21 (line 3, column 3): Missing a comma or '}' "
+  CHECK(errors[0] == "JSON parse error at offset 22 (line 3, column 3): Missing a comma or '}' "
                      "after an object member.");
 
   errors = jsonErrors("", c);
