@@ -15,7 +15,6 @@ static_assert(kMaxContent == FCGI_MAX_LENGTH);
 static_assert(sizeof(FCGI_Header) == FCGI_HEADER_LEN);
 
 constexpr char kZeros[8] = {};
-constexpr uint32_t kMaxNameValueLength = 0x7fffffff;  // 31 bits in the 4-byte form
 
 template <typename Body> void appendBytes(std::string& out, const Body& body) {
   out.append(reinterpret_cast<const char*>(&body), sizeof body);
@@ -32,7 +31,7 @@ void appendRecord(std::string& out, uint8_t type, uint16_t id, std::string_view 
 }
 
 void appendLength(std::string& out, size_t length) {
-  assert(length <= kMaxNameValueLength);
+  assert(length <= 0x7fffffffu && "a name-value length has 31 bits");
   if (length < 0x80) {
     out.push_back(static_cast<char>(length));
     return;

@@ -59,8 +59,9 @@ std::string nv4(std::string_view name, std::string_view value) {
   return len4(name.size()) + len4(value.size()) + std::string(name) + std::string(value);
 }
 
+// A whole PARAMS stream in one record (none if empty) plus its empty terminator.
 std::string params(uint16_t id, std::string_view stream) {
-  return raw(FCGI_PARAMS, id, stream) + raw(FCGI_PARAMS, id, "");
+  return (stream.empty() ? "" : raw(FCGI_PARAMS, id, stream)) + raw(FCGI_PARAMS, id, "");
 }
 
 // A complete GET request on `id` with one parameter and no body.
