@@ -119,9 +119,14 @@ uint16_t Parser::recordId() const {
                                header_[offsetof(FCGI_Header, requestIdB0)]);
 }
 
+const std::string& Parser::error() const {
+  static const std::string kNone;
+  return error_ ? *error_ : kNone;
+}
+
 bool Parser::fail(std::string message) {
   failed_ = true;
-  error_ = std::move(message);
+  error_ = std::make_unique<std::string>(std::move(message));
   std::string().swap(body_);
   std::vector<RequestState>().swap(requests_);
   return false;

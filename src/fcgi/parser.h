@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,7 +53,7 @@ public:
   // Forget request `id` (after END_REQUEST was sent); later records for it are ignored.
   void endRequest(uint16_t id);
   bool isActive(uint16_t id) const;
-  const std::string& error() const { return error_; }
+  const std::string& error() const;
   // True when no partial record is buffered (useful to know the connection is idle).
   bool idle() const;
 
@@ -98,7 +99,7 @@ private:
   uint16_t content_need_ = 0;       // content bytes of the current record not yet seen
   std::string body_;                // content of a record split across feed() calls, else empty
   std::vector<RequestState> requests_;  // nearly always 0 or 1 entries
-  std::string error_;
+  std::unique_ptr<std::string> error_;  // allocated only on failure: parsers live per connection
 };
 
 // Decodes a FastCGI name-value pair stream (PARAMS or GET_VALUES content). Calls `fn(name,

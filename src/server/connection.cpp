@@ -26,8 +26,8 @@ Connection::Connection(Server& server, uint64_t id, int fd, ListenerKind kind)
 
 Connection::~Connection() {
   teardown();
-  if (read_ev_)
-    event_free(read_ev_);
+  if (read_ev_set_)
+    event_del(&read_ev_);
   if (write_ev_)
     event_free(write_ev_);
   if (outq_)
@@ -35,8 +35,11 @@ Connection::~Connection() {
 }
 
 bool Connection::start() {
-  read_ev_ = event_new(server_.base(), fd_, EV_READ | EV_PERSIST, &Connection::onReadable, this);
-  return read_ev_ && event_add(read_ev_, nullptr) == 0;
+  if (event_assign(&read_ev_, server_.base(), fd_, EV_READ | EV_PERSIST, &Connection::onReadable,
+                   this) != 0)
+    return false;
+  read_ev_set_ = true;
+  return event_add(&read_ev_, nullptr) == 0;
 }
 
 void Connection::onReadable(int, short, void* arg) { static_cast<Connection*>(arg)->readSome(); }
@@ -340,8 +343,8 @@ void Connection::close(const char* reason) {
   if (state_ == ConnState::kClosed)
     return;
   state_ = ConnState::kClosed;
-  if (read_ev_)
-    event_del(read_ev_);
+  if (read_ev_set_)
+    event_del(&read_ev_);
   if (write_ev_)
     event_del(write_ev_);
   HF_DEBUG("connection closed", util::logField("conn", static_cast<long long>(id_)) +

@@ -19,7 +19,8 @@
 #include "fcgi/parser.h"
 #include "server/request.h"
 
-struct event;
+#include <event2/event_struct.h>
+
 struct evbuffer;
 
 namespace holdfast::server {
@@ -60,6 +61,7 @@ public:
   // that left while a request was held.
   void close(const char* reason);
 
+  Server& server() { return server_; }
   Request* findBySerial(uint64_t serial);
   // Releases one finished request (called by the Server's deferred pass).
   void release(uint64_t serial);
@@ -102,7 +104,8 @@ private:
   ListenerKind kind_;
   ConnState state_ = ConnState::kOpen;
   bool dropped_slow_ = false;
-  event* read_ev_ = nullptr;
+  event read_ev_{};             // embedded: one allocation less per connection
+  bool read_ev_set_ = false;
   event* write_ev_ = nullptr;  // created when output first backs up
   evbuffer* outq_ = nullptr;   // created when output first backs up, freed when drained
   fcgi::Parser parser_;

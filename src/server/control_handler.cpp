@@ -38,18 +38,27 @@ struct Ctl {
   void json(int status, std::string_view body) { respondJson(server, conn, request, status, body); }
 };
 
+// '*' matches any run of characters. Iterative with one backtrack point: linear in practice
+// and never exponential, whatever the number of '*'s.
 bool globMatch(std::string_view pattern, std::string_view text) {
-  if (pattern.empty())
-    return text.empty();
-  if (pattern.front() == '*') {
-    for (size_t i = 0; i <= text.size(); ++i) {
-      if (globMatch(pattern.substr(1), text.substr(i)))
-        return true;
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
     }
-    return false;
   }
-  return !text.empty() && pattern.front() == text.front() &&
-         globMatch(pattern.substr(1), text.substr(1));
+  while (p < pattern.size() && pattern[p] == '*')
+    ++p;
+  return p == pattern.size();
 }
 
 bool openToPages(const Server& server, const std::vector<std::string>& channels) {
@@ -101,8 +110,7 @@ bool isJsonContentType(std::string_view ct) {
 
 // Piggyback: when the control request carries session=ID, the session's pending messages are
 // added to the JSON response ("messages", "cursor", "gap"), and the session's cursor advances.
-void appendPiggyback(Ctl& c, std::string& body) {
-  const std::string* id = c.query.get("session");
+void appendPiggyback(Ctl& c, std::string& body, const std::string* id) {
   Session* s = id ? c.server.sessions().find(*id) : nullptr;
   if (!s)
     return;
@@ -184,7 +192,7 @@ void publish(Ctl& c, std::string_view channel_list) {
     body = entries.substr(0, entries.size() - 1);  // the single entry, still open
   else
     body = "{\"results\":[" + entries + "]";
-  appendPiggyback(c, body);
+  appendPiggyback(c, body, c.query.get("session"));
   body += "}\n";
   c.json(delivered > 0 ? 201 : 202, body);
 }
@@ -263,7 +271,7 @@ void publishBatch(Ctl& c) {
     appendPublishEntry(entries, item.channel, r);
   }
   std::string body = "{\"results\":[" + entries + "]";
-  appendPiggyback(c, body);
+  appendPiggyback(c, body, c.query.get("session"));
   body += "}\n";
   c.json(delivered > 0 ? 201 : 202, body);
 }
@@ -359,7 +367,7 @@ Held* liveHeld(Server& server, const Session& s) {
     return nullptr;
   Connection* conn = server.connection(s.conn_id);
   Request* r = conn ? conn->findBySerial(s.serial) : nullptr;
-  return r && r->held && !r->held->done() ? r->held.get() : nullptr;
+  return r && r->held && !r->held->done() ? &*r->held : nullptr;
 }
 
 bool changeSubscription(Ctl& c, Session& s, bool subscribe, const std::vector<std::string>& chs) {
@@ -445,7 +453,7 @@ void session(Ctl& c, std::string_view rest) {
     c.error(404, "not_found", "session actions: close, subscribe, unsubscribe");
     return;
   }
-  appendPiggyback(c, body);  // GET /session/ID is a plain piggyback read
+  appendPiggyback(c, body, &id);  // GET /session/ID is a plain piggyback read
   c.json(200, body + "}\n");
 }
 

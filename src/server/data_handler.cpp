@@ -215,7 +215,7 @@ void answerNow(Server& server, Connection& conn, Request& request, const Subscri
 // Makes the request a held subscriber: subscribes it, ties it to its session (superseding an
 // older held request of the same session with 409) and arms its timers.
 Held& hold(Server& server, Connection& conn, Request& request, Subscribe& s, hub::Cursor cursor) {
-  request.held = std::make_unique<Held>(server, conn, request, s.ctx, std::move(cursor), s.session);
+  request.held.emplace(conn, request, s.ctx, std::move(cursor), s.session);
   Held& held = *request.held;
   for (const auto& ch : s.channels)
     server.hub().subscribe(held, server.hub().touch(ch));
@@ -269,10 +269,7 @@ void handleData(Server& server, Connection& conn, Request& request, const http::
     extra = "X-Holdfast-Session: " + s.session + "\r\n";
   Held& held = hold(server, conn, request, s, r.cursor);
   held.startStream(r, extra);
-  int64_t heartbeat = static_cast<int64_t>(server.config().heartbeat) * 1000;
-  server.addTimer(now + heartbeat, conn.id(), request.serial, TimerKind::kHeartbeat);
-  server.addTimer(now + static_cast<int64_t>(server.config().max_stream_age) * 1000, conn.id(),
-                  request.serial, TimerKind::kStreamAge);
+  held.armStreamTimer();
   request.shrink();
 }
 

@@ -13,11 +13,10 @@ namespace holdfast::server {
 
 using transport::Kind;
 
-Request::~Request() = default;
 
-Held::Held(Server& server, Connection& conn, Request& request, transport::Context ctx,
-           hub::Cursor cursor, std::string session)
-    : server_(server), conn_(conn), request_(request), ctx_(std::move(ctx)),
+Held::Held(Connection& conn, Request& request, transport::Context ctx, hub::Cursor cursor,
+           std::string session)
+    : server_(conn.server()), conn_(conn), request_(request), ctx_(std::move(ctx)),
       cursor_(std::move(cursor)), session_(std::move(session)) {
   ++server_.stats().held[static_cast<size_t>(ctx_.kind)];
 }
@@ -186,19 +185,24 @@ void Held::onPollTimeout() {
   answerPoll({}, true, {});
 }
 
-void Held::onHeartbeat() {
-  if (done_ || !streaming())
-    return;
-  sendFrame("heartbeat", transport::heartbeatJson(server_.clock().wallMs()), {});
-  server_.addTimer(server_.clock().nowMs() + static_cast<int64_t>(server_.config().heartbeat) * 1000,
-                   conn_.id(), request_.serial, TimerKind::kHeartbeat);
+void Held::armStreamTimer() {
+  int64_t now = server_.clock().nowMs();
+  if (expires_ms_ == 0)
+    expires_ms_ = now + static_cast<int64_t>(server_.config().max_stream_age) * 1000;
+  int64_t next = now + static_cast<int64_t>(server_.config().heartbeat) * 1000;
+  server_.addTimer(std::min(next, expires_ms_), conn_.id(), request_.serial, TimerKind::kStream);
 }
 
-void Held::onStreamAge() {
+void Held::onStreamTimer() {
   if (done_ || !streaming())
     return;
-  std::string cursor = hub::formatCursor(cursor_);
-  endStream("reconnect", transport::reconnectJson(cursor, "max_stream_age"), cursor);
+  if (server_.clock().nowMs() >= expires_ms_) {
+    std::string cursor = hub::formatCursor(cursor_);
+    endStream("reconnect", transport::reconnectJson(cursor, "max_stream_age"), cursor);
+    return;
+  }
+  sendFrame("heartbeat", transport::heartbeatJson(server_.clock().wallMs()), {});
+  armStreamTimer();
 }
 
 void Held::reconnect(std::string_view reason) {

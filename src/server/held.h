@@ -21,8 +21,10 @@ struct Request;
 
 class Held final : public hub::Subscriber {
 public:
-  Held(Server& server, Connection& conn, Request& request, transport::Context ctx,
-       hub::Cursor cursor, std::string session);
+  Held(Connection& conn, Request& request, transport::Context ctx, hub::Cursor cursor,
+       std::string session);
+  Held(const Held&) = delete;
+  Held& operator=(const Held&) = delete;
   ~Held() override;
 
   // Long-poll kinds: answered by the first delivery. Streams: frames until they end.
@@ -33,8 +35,10 @@ public:
   void startStream(const hub::ReadResult& backlog, std::string_view extra_headers);
 
   void onPollTimeout();  // long-poll: heartbeat response
-  void onHeartbeat();    // stream: heartbeat frame, next one scheduled
-  void onStreamAge();    // stream: reconnect frame and end
+  // Stream timer: a heartbeat frame and the next one scheduled, or, once max_stream_age is
+  // reached, a reconnect frame and the end (one timer entry per stream serves both).
+  void onStreamTimer();
+  void armStreamTimer();
   // Ends the request now with a reconnect (shutdown), "closed" (session closed from the
   // control socket) or 409 (a newer request took the session over).
   void reconnect(std::string_view reason);
@@ -58,12 +62,13 @@ private:
   void endStream(std::string_view event, std::string_view json, std::string_view sse_id);
   const std::string& messageBytes(const hub::MessagePtr& message);
 
-  Server& server_;
+  Server& server_;  // = conn_.server(); kept for brevity
   Connection& conn_;
   Request& request_;
   transport::Context ctx_;
   hub::Cursor cursor_;
   std::string session_;
+  int64_t expires_ms_ = 0;  // streams: when max_stream_age is reached
   bool done_ = false;
 };
 

@@ -3,11 +3,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
-namespace holdfast::server {
+#include "server/held.h"
 
-class Held;
+namespace holdfast::server {
 
 struct Request {
   enum class State : uint8_t {
@@ -41,10 +42,10 @@ struct Request {
   std::string origin;  // kept while held: late answers carry CORS headers
 
   // Set when the request is held as a subscriber (long-poll or stream).
-  std::unique_ptr<Held> held;
+  // Stored in place (no separate allocation): held requests are the thing there are many of.
+  std::optional<Held> held;
 
   void shrink() { in.reset(); }
-  ~Request();
 };
 
 } // namespace holdfast::server

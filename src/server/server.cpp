@@ -244,8 +244,7 @@ void Server::fireTimer(const Timer& timer) {
     return;  // a normal miss: the request ended before its timer
   switch (timer.kind) {
   case TimerKind::kPollTimeout: request->held->onPollTimeout(); break;
-  case TimerKind::kHeartbeat: request->held->onHeartbeat(); break;
-  case TimerKind::kStreamAge: request->held->onStreamAge(); break;
+  case TimerKind::kStream: request->held->onStreamTimer(); break;
   }
 }
 

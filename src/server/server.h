@@ -31,8 +31,7 @@ class SessionTable;
 
 enum class TimerKind : uint8_t {
   kPollTimeout,  // long-poll hold expired: answer with a heartbeat response
-  kHeartbeat,    // streaming heartbeat due
-  kStreamAge,    // max_stream_age reached: send reconnect and end
+  kStream,       // streaming heartbeat due, or max_stream_age reached (reconnect and end)
 };
 
 class Server {

@@ -39,6 +39,9 @@ def test_publish_and_longpoll_over_raw_fastcgi(env):
     assert got.status == 200 and got.protocol_status == FCGI_REQUEST_COMPLETE, got
     assert got.header("content-type").startswith("application/json")
     assert "no-store" in got.header("cache-control")
+    # DESIGN §3: every response carries X-Accel-Buffering: no (nginx strips it; lighttpd not)
+    assert got.header("x-accel-buffering") == "no", got.headers
+    assert r.header("x-accel-buffering") == "no", r.headers
     assert [m["data"] for m in got.json()["messages"]] == [{"k": "v"}]
     conn.close()
 
