@@ -60,3 +60,33 @@ for (const transport of ['auto', 'longpoll']) {
     }
   });
 }
+
+// The same before the first answer: in a room without history a long-poll / JSONP page's first
+// request (session=new) is held, and the session id only arrives with its answer, so the page
+// has no id to close on pagehide; lighttpd never tells the backend that the client left, so
+// the request stays held until poll_timeout (25 s) and the session lives session_ttl longer.
+// A known limitation of the protocol (see the report of the browser tests), kept visible as
+// a todo test.
+for (const transport of ['longpoll', 'jsonp']) {
+  test(`transport ${transport}: closing the page before the first answer frees its session within 2 s`, {
+    todo: 'the session id of a held first long-poll is unknown to the page until it is answered'
+  }, async () => {
+    const room = `q-${transport}-${crypto.randomBytes(3).toString('hex')}`;
+    const baseline = await waitFor(async () => { const s = await stack.stats(); return s.held.total === 0 && s.sessions === 0 ? s : null; },
+      { timeout: 5000, what: 'no session and no held request before the test' });
+    const context = await browser.newContext();
+    try {
+      const page = await openChat(context, stack, { room, nick: 'ann', transport, share: '0' });
+      await waitFor(async () => { const s = await stack.stats(); return s.sessions >= 1 && s.held.total >= 1 ? s : null; },
+        { timeout: 5000, what: 'stats: sessions >= 1 and held.total >= 1' });
+      await page.close({ runBeforeUnload: true });
+      await waitFor(async () => {
+        const s = await stack.stats();
+        return s.held.total === baseline.held.total && s.sessions === baseline.sessions ? s : null;
+      }, { timeout: 2000, interval: 25, what: `held.total and sessions back to ${baseline.held.total}/${baseline.sessions}` })
+        .catch(async (e) => assert.fail(`${e.message} after page.close({runBeforeUnload: true})\nstats now: ${JSON.stringify(await stack.stats())}`));
+    } finally {
+      await context.close();
+    }
+  });
+}
