@@ -1,15 +1,12 @@
-// The control socket: publish, channel administration, sessions, stats, metrics and health.
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+// The control socket: routing, authorization, channel administration, sessions, stats,
+// metrics and health (publishing is in publish_handler.cpp).
 #include <charconv>
 #include <openssl/crypto.h>
 #include <string>
 
 #include "hub/cursor.h"
 #include "server/connection.h"
+#include "server/control.h"
 #include "server/handlers.h"
 #include "server/held.h"
 #include "server/metrics.h"
@@ -21,65 +18,14 @@
 #include "util/json.h"
 
 namespace holdfast::server {
-namespace {
 
-// Context of one control request.
-struct Ctl {
-  Server& server;
-  Connection& conn;
-  Request& request;
-  std::string_view route;  // path below the control mount, starting with '/'
-  http::Query query;
-
-  void error(int status, std::string_view code, std::string_view message,
-             std::string_view extra = {}) {
-    respondError(server, conn, request, status, code, message, extra);
-  }
-  void json(int status, std::string_view body) { respondJson(server, conn, request, status, body); }
-};
-
-// '*' matches any run of characters. Iterative with one backtrack point: linear in practice
-// and never exponential, whatever the number of '*'s.
-bool globMatch(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*')
-    ++p;
-  return p == pattern.size();
-}
-
-bool openToPages(const Server& server, const std::vector<std::string>& channels) {
-  for (const auto& ch : channels) {
-    bool open = false;
-    for (const auto& pattern : server.config().client_publish)
-      open = open || globMatch(pattern, ch);
-    if (!open)
-      return false;
-  }
-  return !channels.empty();
-}
-
-// Checks "Authorization: Bearer <publish_key>" unless the control socket is trusted. Answers
-// 401/403 itself and returns false when the request may not proceed.
 bool authorize(Ctl& c) {
   const auto& cfg = c.server.config();
   if (cfg.trusted_control)
     return true;
   if (cfg.publish_key.empty()) {
-    c.error(403, "forbidden", "control requests are disabled: configure publish_key or trusted_control");
+    c.error(403, "forbidden",
+            "control requests are disabled: configure publish_key or trusted_control");
     return false;
   }
   std::string_view auth = c.request.in->authorization;
@@ -89,23 +35,14 @@ bool authorize(Ctl& c) {
     return false;
   }
   constexpr std::string_view kBearer = "Bearer ";
-  std::string_view key = auth.starts_with(kBearer) ? auth.substr(kBearer.size()) : std::string_view();
+  std::string_view key =
+      auth.starts_with(kBearer) ? auth.substr(kBearer.size()) : std::string_view();
   if (key.size() != cfg.publish_key.size() ||
       CRYPTO_memcmp(key.data(), cfg.publish_key.data(), key.size()) != 0) {
     c.error(403, "forbidden", "wrong publish key");
     return false;
   }
   return true;
-}
-
-bool isJsonContentType(std::string_view ct) {
-  auto semi = ct.find(';');
-  std::string type(ct.substr(0, semi));
-  while (!type.empty() && type.back() == ' ')
-    type.pop_back();
-  for (auto& ch : type)
-    ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
-  return type == "application/json" || type.ends_with("+json");
 }
 
 // Piggyback: when the control request carries session=ID, the session's pending messages are
@@ -139,142 +76,7 @@ void appendPiggyback(Ctl& c, std::string& body, const std::string* id) {
   c.server.stats().delivered += r.messages.size();
 }
 
-void appendPublishEntry(std::string& out, const std::string& channel, const hub::PublishResult& r) {
-  out += "{\"channel\":";
-  util::appendJsonString(out, channel);
-  out += ",\"id\":";
-  util::appendJsonString(out, r.message->id());
-  out += ",\"subscribers\":" + std::to_string(r.subscribers) + "}";
-}
-
-void publish(Ctl& c, std::string_view channel_list) {
-  std::string error;
-  auto channels = hub::parseChannelList(channel_list, error,
-                                        c.server.config().max_channels_per_request);
-  if (!channels) {
-    c.error(400, "bad_channel", error);
-    return;
-  }
-  if (!openToPages(c.server, *channels) && !authorize(c))
-    return;
-  std::string event = "message";
-  if (const std::string* e = c.query.get("event")) {
-    if (!transport::isValidEventName(*e)) {
-      c.error(400, "bad_event", "event must be 1-64 chars of [A-Za-z0-9_.:-]");
-      return;
-    }
-    event = *e;
-  }
-  bool is_json = isJsonContentType(c.request.in->content_type);
-  if (is_json) {
-    util::JsonCheck check = util::validateJson(c.request.in->body);
-    if (!check.ok) {
-      c.error(400, "bad_json", "invalid JSON body at offset " + std::to_string(check.offset) + ": " +
-                                   check.error);
-      return;
-    }
-  }
-  std::string entries;
-  size_t delivered = 0;
-  for (const auto& ch : *channels) {
-    hub::PublishResult r = c.server.hub().publish(ch, event, c.request.in->body, is_json);
-    if (r.status != hub::PublishResult::Status::kOk) {
-      c.error(507, "too_large", r.error);
-      return;
-    }
-    delivered += r.subscribers;
-    if (!entries.empty())
-      entries += ',';
-    appendPublishEntry(entries, ch, r);
-  }
-  std::string body;
-  if (channels->size() == 1)
-    body = entries.substr(0, entries.size() - 1);  // the single entry, still open
-  else
-    body = "{\"results\":[" + entries + "]";
-  appendPiggyback(c, body, c.query.get("session"));
-  body += "}\n";
-  c.json(delivered > 0 ? 201 : 202, body);
-}
-
-struct BatchItem {
-  std::string channel;
-  std::string event;
-  std::string data;  // JSON text of the item's data value (compact)
-};
-
-// Validates the whole batch before publishing anything (all or nothing).
-bool parseBatch(Ctl& c, std::vector<BatchItem>& items) {
-  rapidjson::Document doc;
-  doc.Parse(c.request.in->body.data(), c.request.in->body.size());
-  if (doc.HasParseError()) {
-    c.error(400, "bad_json", "invalid JSON body at offset " + std::to_string(doc.GetErrorOffset()) +
-                                 ": " + rapidjson::GetParseError_En(doc.GetParseError()));
-    return false;
-  }
-  if (!doc.IsArray() || doc.Empty()) {
-    c.error(400, "bad_batch", "batch publish needs a non-empty JSON array of {channel,event,data}");
-    return false;
-  }
-  for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {
-    const auto& v = doc[i];
-    std::string where = "item " + std::to_string(i) + ": ";
-    if (!v.IsObject() || !v.HasMember("channel") || !v["channel"].IsString() ||
-        !v.HasMember("data")) {
-      c.error(400, "bad_batch", where + "needs an object with a string \"channel\" and \"data\"");
-      return false;
-    }
-    BatchItem item;
-    item.channel = v["channel"].GetString();
-    if (!hub::isValidChannelName(item.channel)) {
-      c.error(400, "bad_channel", where + "invalid channel name \"" + item.channel + "\"");
-      return false;
-    }
-    item.event = "message";
-    if (v.HasMember("event")) {
-      if (!v["event"].IsString() || !transport::isValidEventName(v["event"].GetString())) {
-        c.error(400, "bad_event", where + "event must be 1-64 chars of [A-Za-z0-9_.:-]");
-        return false;
-      }
-      item.event = v["event"].GetString();
-    }
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    v["data"].Accept(w);
-    item.data.assign(sb.GetString(), sb.GetSize());
-    items.push_back(std::move(item));
-  }
-  return true;
-}
-
-void publishBatch(Ctl& c) {
-  if (!authorize(c))
-    return;
-  std::vector<BatchItem> items;
-  if (!parseBatch(c, items))
-    return;
-  std::string entries;
-  size_t delivered = 0;
-  for (const auto& item : items) {
-    hub::PublishResult r = c.server.hub().publish(item.channel, item.event, item.data, true);
-    if (!entries.empty())
-      entries += ',';
-    if (r.status != hub::PublishResult::Status::kOk) {
-      entries += "{\"channel\":";
-      util::appendJsonString(entries, item.channel);
-      entries += ",\"error\":\"too_large\",\"message\":";
-      util::appendJsonString(entries, r.error);
-      entries += '}';
-      continue;
-    }
-    delivered += r.subscribers;
-    appendPublishEntry(entries, item.channel, r);
-  }
-  std::string body = "{\"results\":[" + entries + "]";
-  appendPiggyback(c, body, c.query.get("session"));
-  body += "}\n";
-  c.json(delivered > 0 ? 201 : 202, body);
-}
+namespace {
 
 void appendChannelInfo(std::string& out, const hub::Channel& ch) {
   out += "{\"channel\":";
@@ -434,8 +236,9 @@ void session(Ctl& c, std::string_view rest) {
   if (action == "subscribe" || action == "unsubscribe") {
     const std::string* list = c.query.get("channel");
     std::string error = "missing channel parameter";
-    auto chs = list ? hub::parseChannelList(*list, error, c.server.config().max_channels_per_request)
-                    : std::nullopt;
+    auto chs = list
+                   ? hub::parseChannelList(*list, error, c.server.config().max_channels_per_request)
+                   : std::nullopt;
     if (!chs) {
       c.error(400, "bad_channel", error);
       return;
@@ -453,7 +256,7 @@ void session(Ctl& c, std::string_view rest) {
     c.error(404, "not_found", "session actions: close, subscribe, unsubscribe");
     return;
   }
-  appendPiggyback(c, body, &id);  // GET /session/ID is a plain piggyback read
+  appendPiggyback(c, body, &id); // GET /session/ID is a plain piggyback read
   c.json(200, body + "}\n");
 }
 
@@ -472,8 +275,7 @@ void metrics(Ctl& c) {
 
 } // namespace
 
-void handleControl(Server& server, Connection& conn, Request& request,
-                   const http::Target& target) {
+void handleControl(Server& server, Connection& conn, Request& request, const http::Target& target) {
   const std::string& mount = server.config().control_mount;
   std::string_view path = target.path;
   if (!path.starts_with(mount) || (path.size() > mount.size() && path[mount.size()] != '/')) {

@@ -1,11 +1,10 @@
 // A screenshot of the chat demo with a few messages (docs/img/demo.png). Every run takes it
-// (into the run's temp dir) and checks the page it shows; HOLDFAST_UPDATE_SCREENSHOT=1 also
+// (into the stack's temp dir) and checks the page it shows; HOLDFAST_UPDATE_SCREENSHOT=1 also
 // writes it to docs/img/demo.png (the times in it change, so runs do not rewrite it by
 // default).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { startStack, launchBrowser, openChat, stateOf, messagesOf, waitFor, describe, REPO } from './stack.mjs';
 
@@ -60,11 +59,10 @@ test('screenshot of the chat demo with a few messages', async (t) => {
     assert.equal(await page.textContent('#room-title'), '#lobby');
     assert.equal(await page.textContent('#role'), 'leader');
 
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'holdfast-shot-')), 'demo.png');
+    const file = path.join(stack.dir, 'demo.png');
     const png = await page.screenshot({ path: file, fullPage: false });
     assert.ok(png.length > 10000, `a real picture (${png.length} bytes)`);
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
-    t.diagnostic(`screenshot: ${file}`);
     if (process.env.HOLDFAST_UPDATE_SCREENSHOT === '1') {
       const dest = path.join(REPO, 'docs', 'img', 'demo.png');
       fs.mkdirSync(path.dirname(dest), { recursive: true });

@@ -1,6 +1,7 @@
 // Three tabs of one origin (one browser context, share=1) hold one stream between them: one
 // leader, two followers, stats held.total == 1, and all three show a message published after
-// they joined, once.
+// they joined, once. Then the leader's tab closes: a follower takes over with one stream, and
+// the next message reaches both remaining tabs once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';

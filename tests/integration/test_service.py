@@ -9,9 +9,7 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import time
 
 import pytest

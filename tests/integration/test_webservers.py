@@ -6,6 +6,7 @@ control mount, cursor resume, and long-polls that end in a heartbeat, not a 504
 (WEBSERVERS.md, DESIGN.md §1, §3, §4)."""
 
 import os
+import signal
 import re
 import socket
 import time
@@ -379,3 +380,81 @@ def test_nginx_frees_held_longpoll_on_disconnect(hf_tmpdir):
         srv.stop()
         problems = hf.stop()
     assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# restart behind the server with sockets kept open (systemd socket activation)
+
+
+@pytest.mark.parametrize("kind", webservers.SERVERS)
+def test_restart_with_activated_sockets_loses_no_request(kind, hf_tmpdir):
+    """holdfast on sockets it inherits (LISTEN_FDS), with --state-dir, behind `kind`. SIGTERM
+    answers a held long-poll with a reconnect through the server; a request made while no
+    holdfast runs waits in the socket's backlog (the server's connect succeeds, so no 502/503
+    and no backend marked down) and is answered by the next process, from the saved state."""
+    ctl_path = os.path.join(hf_tmpdir, "control.sock")
+    data_path = os.path.join(hf_tmpdir, "data.sock")
+    listeners = [webservers.unix_listener(ctl_path), webservers.unix_listener(data_path)]
+    webservers.open_permissions(hf_tmpdir, ctl_path, data_path)
+    stderr_path = os.path.join(hf_tmpdir, "holdfast.stderr")
+    args = [harness.require_binary(), "--publish-key", harness.PUBLISH_KEY, "--poll-timeout",
+            "10", "--state-dir", os.path.join(hf_tmpdir, "state")]
+    procs, srv = [], None
+
+    def start_holdfast():
+        p = webservers.spawn_activated(args, listeners, ["control", "data"], stderr_path,
+                                       hf_tmpdir)
+        procs.append(p)
+        return p
+
+    try:
+        hf = start_holdfast()
+        srv = webservers.web_server(kind, hf_tmpdir, ctl_path, data_path)
+        code, out = srv.check_config()
+        assert code == 0, out
+        srv.start()
+        fake = type("HF", (), {"control_socket": ctl_path, "data_socket": data_path})()
+        env = Env(fake, srv)
+        env.kind = kind
+        harness.wait_until(lambda: "holdfast started" in webservers.read_text(stderr_path), 5,
+                           what="holdfast started")
+
+        cursor = env.poll_cursor("rs")
+        first = env.publish("rs", {"n": 1})
+        assert first.status == 202, (first.status, first.body)
+        r = env.sub("rs", transport="poll", cursor=cursor)
+        cursor = r.json()["cursor"]
+        held = env.sub_async("rs", transport="longpoll", cursor=cursor)
+        env.wait_held(1, "longpoll")
+
+        hf.send_signal(signal.SIGTERM)
+        got = harness.wait_result(held, 5)
+        assert got.status == 200 and got.json().get("reconnect") is True, (got.status,
+                                                                           got.body)
+        assert got.json()["cursor"] == cursor
+        assert hf.wait(timeout=5) == 0, webservers.read_text(stderr_path)[-3000:]
+
+        # no holdfast now: the resumed long-poll waits in the data socket's backlog
+        resumed = env.sub_async("rs", transport="longpoll", cursor=cursor, http_timeout=20)
+        time.sleep(0.3)
+        assert not resumed.done.is_set(), "answered without a backend: %r" % (
+            resumed.response and (resumed.response.status, resumed.response.body))
+        start_holdfast()
+        r = env.publish("rs", {"n": 2}, timeout=15)
+        assert r.status in (201, 202), (r.status, r.body)
+        got = harness.wait_result(resumed, 15)
+        assert got.status == 200, (got.status, got.body)
+        body = got.json()
+        assert [m["data"] for m in body["messages"]] == [{"n": 2}] and not body.get("gap"), body
+        assert seq_of(body["messages"][0]["id"]) == 2
+        assert body["messages"][0]["id"].rpartition("-")[0] == \
+            first.json()["id"].rpartition("-")[0], "epoch changed across the restart"
+    finally:
+        if srv:
+            srv.stop()
+        for p in procs:
+            harness.stop_process(p)
+        for s in listeners:
+            s.close()
+    log = webservers.read_text(stderr_path)
+    assert not harness.sanitizer_report(log), log[-3000:]
