@@ -448,7 +448,8 @@ function (G) {
    *  load is not readable, so failures are reported without one. */
   function runJsonp(ctx) {
     var doc = G.document;
-    var name = '__holdfast_jsonp' + (++callbackCounter);
+    // Unique across tabs too: identical URLs from two tabs would be queued behind each other.
+    var name = '__holdfast_jsonp' + randomId() + '_' + (++callbackCounter);
     var script = doc.createElement('script');
     var settled = false;
     function cleanup() {
@@ -551,7 +552,7 @@ function (G) {
   /** iframe ("forever frame"): a hidden iframe whose document calls parent.NAME(frame). */
   function runIframe(ctx) {
     var doc = G.document;
-    var name = '__holdfast_iframe' + (++callbackCounter);
+    var name = '__holdfast_iframe' + randomId() + '_' + (++callbackCounter);
     var done = false;
     var frame = doc.createElement('iframe');
     G[name] = function (f) { if (!done && f && typeof f === 'object') ctx.onFrame(f); };
@@ -919,7 +920,13 @@ function (G) {
       if (this.session && this._lastEnded && Date.now() - this._lastEnded > ttl - 5000) this.session = null;
       p.session = this.session || 'new';
     }
-    if (transport === 'longpoll' || transport === 'jsonp') p.timeout = this._pollTimeout();
+    if (transport === 'longpoll' || transport === 'jsonp') {
+      // The first request of a new session is answered at once (timeout=0), so the page learns
+      // its session id before it ever holds a request and can close it on pagehide: behind
+      // lighttpd and Apache a held long-poll whose page left is otherwise only freed at its
+      // timeout.
+      p.timeout = p.session === 'new' ? 0 : this._pollTimeout();
+    }
     if (o.token) p.token = o.token;
     return p;
   };

@@ -68,6 +68,7 @@ const Key kKeys[] = {
     {"state_dir", K::kString, &C::state_dir, "DIR", "where history is saved on exit"},
     {"redis", K::kString, &C::redis, "URL", "Redis URL (not implemented yet)"},
     {"log_level", K::kString, &C::log_level, "LEVEL", "debug, info, warn or error"},
+    {"socket_mode", K::kString, &C::socket_mode, "MODE", "octal mode of created unix sockets"},
     {"buffer_messages", K::kCount, &C::buffer_messages, "N", "messages kept per channel"},
     {"buffer_age", K::kSeconds, &C::buffer_age, "S", "age after which messages are dropped"},
     {"buffer_bytes", K::kSize, &C::buffer_bytes, "SIZE", "bytes kept per channel"},
@@ -446,6 +447,13 @@ std::string mountProblem(std::string_view m) {
   return {};
 }
 
+std::string socketModeProblem(std::string_view m) {
+  bool octal = m.size() >= 3 && m.size() <= 4 && allOf(m, [](char ch) { return ch >= '0' && ch <= '7'; });
+  if (!octal || (m.size() == 4 && m[0] != '0'))
+    return "is not an octal permission mode such as 0660";
+  return "";
+}
+
 bool isPathPrefix(std::string_view prefix, std::string_view path) {
   return path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
 }
@@ -490,6 +498,7 @@ struct Checker {
 void validateListeners(const Config& c, Checker& check) {
   check.text("control", c.control, addressProblem(c.control));
   check.text("data", c.data, addressProblem(c.data));
+  check.text("socket_mode", c.socket_mode, socketModeProblem(c.socket_mode));
   if (!c.control.empty() && c.control == c.data)
     check.fail("data", quote(c.data), "is also the control address; they must differ");
   std::string control_problem = mountProblem(c.control_mount);

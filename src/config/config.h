@@ -22,6 +22,7 @@ struct Config {
   std::string state_dir;           // empty = no persistence
   std::string redis;               // redis://host:port (not implemented yet: rejected if set)
   std::string log_level = "info";  // debug, info, warn, error
+  std::string socket_mode = "0660";  // permissions of unix sockets holdfast creates (octal)
   std::string config_file;         // the --config given, for reloads
 
   // Buffers (hub limits)

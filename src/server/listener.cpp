@@ -40,7 +40,7 @@ void makeParentDir(const std::string& path) {
   }
 }
 
-ListenSocket openUnix(const std::string& path, std::string& error) {
+ListenSocket openUnix(const std::string& path, std::string& error, unsigned mode) {
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
     error = "unix socket path is empty or longer than " + std::to_string(sizeof(addr.sun_path) - 1);
@@ -68,7 +68,12 @@ ListenSocket openUnix(const std::string& path, std::string& error) {
     ::close(fd);
     return {};
   }
-  chmod(path.c_str(), 0666);  // narrowed by umask; deploy docs set the umask / group
+  if (chmod(path.c_str(), mode) != 0) {
+    error = errnoText("chmod " + path);
+    ::close(fd);
+    unlink(path.c_str());
+    return {};
+  }
   return ListenSocket(fd, path);
 }
 
@@ -158,10 +163,10 @@ void ListenSocket::close() {
   unlink_path_.clear();
 }
 
-ListenSocket openListener(const std::string& address, std::string& error) {
+ListenSocket openListener(const std::string& address, std::string& error, unsigned unix_mode) {
   std::string_view a = address;
   if (a.starts_with("unix:"))
-    return openUnix(std::string(a.substr(5)), error);
+    return openUnix(std::string(a.substr(5)), error, unix_mode);
   if (a.starts_with("tcp:"))
     return openTcp(std::string(a.substr(4)), error);
   if (a.starts_with("fd:"))

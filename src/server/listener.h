@@ -30,9 +30,10 @@ private:
 };
 
 // Opens the listener for `address`. On failure returns an empty socket and sets `error`.
-// unix: removes a stale socket file first (never a non-socket file); mode 0666 is narrowed by
-// the process umask; the parent directory is created if missing.
-ListenSocket openListener(const std::string& address, std::string& error);
+// unix: removes a stale socket file first (never a non-socket file), creates the parent
+// directory if missing, and sets `unix_mode` on the socket.
+// `unix_mode` is applied to unix sockets holdfast creates (chmod; the umask does not apply).
+ListenSocket openListener(const std::string& address, std::string& error, unsigned unix_mode = 0660);
 
 // systemd socket activation: if LISTEN_PID is this process, returns the fd named `name` in
 // LISTEN_FDNAMES (fds start at 3). nullopt when not activated or not named.

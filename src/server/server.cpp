@@ -66,7 +66,8 @@ bool Server::openOne(ListenerKind kind, std::vector<std::string>& errors) {
   } else if (address.empty()) {
     error = "no address configured";
   } else {
-    socket = openListener(address, error);
+    socket = openListener(address, error,
+                          static_cast<unsigned>(std::stoul(config_.socket_mode, nullptr, 8)));
   }
   if (!socket) {
     errors.push_back(std::string(kindName(kind)) + " listener: " + error);

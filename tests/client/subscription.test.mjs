@@ -58,7 +58,7 @@ test('longpoll: session=new then reuse, cursor resume, dedupe, gaps, states', as
   assert.deepEqual(got, ['one', 'two', 'three', 'after gap']);
   assert.deepEqual(gaps, [{ channel: 'room.a', requested: 'E-3', first_available: 'N-1', reason: 'epoch' }]);
   assert.equal(urls[0].split('?')[0], '/push/sub/room.a');
-  assert.deepEqual(query(urls[0]), { transport: 'longpoll', last: '50', session: 'new', timeout: '25' });
+  assert.deepEqual(query(urls[0]), { transport: 'longpoll', last: '50', session: 'new', timeout: '0' });  // first request of a new session: answered at once
   assert.deepEqual(query(urls[1]), { transport: 'longpoll', cursor: 'room.a:E-2', session: 'S1', timeout: '25' });
   assert.equal(query(urls[4]).cursor, 'room.a:N-1');
   assert.equal(sub.cursor, 'room.a:N-1');

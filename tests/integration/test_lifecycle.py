@@ -1,7 +1,9 @@
 """Start-up and shutdown: SIGTERM while long-polls are held answers each with a reconnect
 response and exits 0 (DESIGN.md §6 Store); --help works."""
 
+import os
 import signal
+import stat
 import subprocess
 import time
 
@@ -61,3 +63,18 @@ def test_sigterm_idle_exits_quickly(env):
     env.hf.signal(signal.SIGTERM)
     assert env.hf.wait_exit(5) == 0
     assert time.monotonic() - t0 < 3.0
+
+
+@pytest.mark.parametrize("flag,mode", [(None, 0o660), ("0600", 0o600), ("0666", 0o666)])
+def test_unix_sockets_get_socket_mode_whatever_the_umask(tmp_path, flag, mode):
+    extra = ["--socket-mode", flag] if flag else []
+    old = os.umask(0o077)  # must not narrow (or widen) what socket_mode says
+    try:
+        hf = harness.Holdfast(str(tmp_path), extra_args=extra).start()
+    finally:
+        os.umask(old)
+    try:
+        for path in (hf.control_socket, hf.data_socket):
+            assert stat.S_IMODE(os.stat(path).st_mode) == mode, path
+    finally:
+        assert hf.stop() == []

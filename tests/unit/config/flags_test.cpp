@@ -25,6 +25,7 @@ const FlagCase kEveryFlag[] = {
     {"--publish-key", "sekret"},
     {"--state-dir", "/var/lib/hf"},
     {"--log-level", "debug"},
+    {"--socket-mode", "0600"},
     {"--buffer-messages", "7"},
     {"--buffer-age", "90s"},
     {"--buffer-bytes", "2MiB"},
@@ -53,6 +54,7 @@ void checkEveryFlag(const Config& c) {
   CHECK(c.trusted_control);
   CHECK(c.state_dir == "/var/lib/hf");
   CHECK(c.log_level == "debug");
+  CHECK(c.socket_mode == "0600");
   CHECK(c.buffer_messages == 7);
   CHECK(c.buffer_age == 90);
   CHECK(c.buffer_bytes == 2u << 20);

@@ -138,6 +138,12 @@ TEST_CASE("validate: mounts", "[config]") {
 TEST_CASE("validate: log level and redis", "[config]") {
   for (const char* level : {"debug", "info", "warn", "error"})
     expectNone([&](Config& c) { c.log_level = level; });
+  for (const char* mode : {"0660", "660", "0600", "0777"})
+    expectNone([&](Config& c) { c.socket_mode = mode; });
+  for (const char* mode : {"", "0888", "66", "1777", "rw-rw----", "06600"})
+    expectOne([&](Config& c) { c.socket_mode = mode; },
+              "socket_mode (--socket-mode): \"" + std::string(mode) +
+                  "\" is not an octal permission mode such as 0660");
   expectOne([](Config& c) { c.log_level = "warning"; },
             "log_level (--log-level): \"warning\" is not debug, info, warn or error");
   expectOne([](Config& c) { c.redis = "redis://127.0.0.1:6379"; },
