@@ -263,48 +263,31 @@ void Connection::writeRecords(uint16_t fcgi_id, std::initializer_list<std::strin
 
 size_t Connection::pendingOutput() const { return outq_ ? evbuffer_get_length(outq_) : 0; }
 
+// Output is corked for the rest of the current loop pass: bytes are appended to the queue and
+// the server flushes every connection that has output once, after the callbacks that are ready
+// now have run. A fan-out of several publishes that arrived together then costs one write per
+// subscriber, not one per message.
 void Connection::writeVector(iovec* iov, int count, size_t total) {
-  if (pendingOutput() > 0) {
-    queue(iov, count, 0);
-    return;
-  }
-  ssize_t n;
-  do {
-    n = ::writev(fd_, iov, count);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-    close("write error");
-    return;
-  }
-  size_t written = n < 0 ? 0 : static_cast<size_t>(n);
-  if (written < total)
-    queue(iov, count, written);
-}
-
-void Connection::queue(iovec* iov, int count, size_t skip) {
-  bool was_backed_up = pendingOutput() > 0;
+  bool was_empty = pendingOutput() == 0;
   if (!outq_)
     outq_ = evbuffer_new();
-  for (int i = 0; i < count; ++i) {
-    size_t len = iov[i].iov_len;
-    if (skip >= len) {
-      skip -= len;
-      continue;
+  for (int i = 0; i < count; ++i)
+    evbuffer_add(outq_, iov[i].iov_base, iov[i].iov_len);
+  (void)total;
+  if (blocked_) {
+    // The socket did not take the last flush: the client is not reading. Over the cap the
+    // subscriber is dropped rather than buffered without bound.
+    if (pendingOutput() > server_.config().max_output_buffer) {
+      dropped_slow_ = true;
+      HF_INFO("dropping slow subscriber",
+              util::logField("conn", static_cast<long long>(id_)) +
+                  util::logField("queued", static_cast<long long>(pendingOutput())));
+      close("slow consumer");
     }
-    evbuffer_add(outq_, static_cast<char*>(iov[i].iov_base) + skip, len - skip);
-    skip = 0;
+    return;  // the write event flushes when the socket drains
   }
-  if (!write_ev_)
-    write_ev_ = event_new(server_.base(), fd_, EV_WRITE | EV_PERSIST, &Connection::onWritable, this);
-  event_add(write_ev_, nullptr);
-  // A single large response into an empty queue is fine; output piling up behind a client that
-  // does not read is what the cap is for.
-  if (was_backed_up && pendingOutput() > server_.config().max_output_buffer) {
-    dropped_slow_ = true;
-    HF_INFO("dropping slow subscriber", util::logField("conn", static_cast<long long>(id_)) +
-                                            util::logField("queued", static_cast<long long>(pendingOutput())));
-    close("slow consumer");
-  }
+  if (was_empty)
+    server_.scheduleFlush(id_);
 }
 
 void Connection::flush() {
@@ -312,19 +295,27 @@ void Connection::flush() {
     return;
   while (evbuffer_get_length(outq_) > 0) {
     int n = evbuffer_write(outq_, fd_);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return;
-      if (errno == EINTR)
-        continue;
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
       close("write error");
       return;
     }
-    if (n == 0)
+    if (n <= 0) {
+      if (!write_ev_)
+        write_ev_ =
+            event_new(server_.base(), fd_, EV_WRITE | EV_PERSIST, &Connection::onWritable, this);
+      if (!blocked_)
+        event_add(write_ev_, nullptr);
+      blocked_ = true;
       return;
+    }
   }
-  event_del(write_ev_);
-  evbuffer_free(outq_);
+  if (blocked_) {
+    event_del(write_ev_);
+    blocked_ = false;
+  }
+  evbuffer_free(outq_);  // idle connections keep no output buffer
   outq_ = nullptr;
   maybeFinishDraining();
 }

@@ -73,6 +73,9 @@ public:
       fn(*r);
   }
   size_t pendingOutput() const;
+  // Writes queued output until done or the socket is full (then waits for EV_WRITE). Called by
+  // the server's end-of-pass flush and by the write event.
+  void flush();
 
 private:
   void writeRecords(uint16_t fcgi_id, std::initializer_list<std::string_view> parts,
@@ -81,9 +84,7 @@ private:
   static void onReadable(int fd, short what, void* arg);
   static void onWritable(int fd, short what, void* arg);
   void readSome();
-  void flush();
   void writeVector(iovec* iov, int count, size_t total);
-  void queue(iovec* iov, int count, size_t skip);
   void maybeFinishDraining();
   Request* find(uint16_t fcgi_id);
   void answerUnknownRole(uint16_t id);
@@ -104,6 +105,7 @@ private:
   ListenerKind kind_;
   ConnState state_ = ConnState::kOpen;
   bool dropped_slow_ = false;
+  bool blocked_ = false;  // the socket refused output; EV_WRITE is armed
   event read_ev_{};             // embedded: one allocation less per connection
   bool read_ev_set_ = false;
   event* write_ev_ = nullptr;  // created when output first backs up

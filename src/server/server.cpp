@@ -42,6 +42,7 @@ Server::Server(event_base* base, config::Config config, const util::Clock& clock
   stats_.started_ms = clock_.nowMs();
   timer_ev_ = evtimer_new(base_, &Server::onTimer, this);
   cleanup_ev_ = event_new(base_, -1, 0, &Server::onCleanup, this);
+  flush_ev_ = event_new(base_, -1, 0, &Server::onFlush, this);
   sweep_ev_ = event_new(base_, -1, EV_PERSIST, &Server::onSweep, this);
   shutdown_ev_ = event_new(base_, -1, EV_PERSIST, &Server::onShutdownTick, this);
 }
@@ -49,7 +50,7 @@ Server::Server(event_base* base, config::Config config, const util::Clock& clock
 Server::~Server() {
   connections_.clear();
   closeListeners();
-  for (event* ev : {timer_ev_, cleanup_ev_, sweep_ev_, shutdown_ev_}) {
+  for (event* ev : {timer_ev_, cleanup_ev_, flush_ev_, sweep_ev_, shutdown_ev_}) {
     if (ev)
       event_free(ev);
   }
@@ -182,6 +183,27 @@ void Server::scheduleClose(uint64_t conn_id) {
 }
 
 void Server::onCleanup(int, short, void* arg) { static_cast<Server*>(arg)->runCleanup(); }
+
+void Server::scheduleFlush(uint64_t conn_id) {
+  if (pending_flush_.empty())
+    event_active(flush_ev_, EV_TIMEOUT, 0);
+  pending_flush_.push_back(conn_id);
+}
+
+// End of a loop pass: every connection that queued output writes it once. A connection that
+// queues more while this runs (none should) is flushed on the next pass.
+void Server::onFlush(int, short, void* arg) {
+  auto* self = static_cast<Server*>(arg);
+  std::vector<uint64_t> ids;
+  ids.swap(self->pending_flush_);
+  for (uint64_t id : ids) {
+    if (Connection* c = self->connection(id))
+      c->flush();
+  }
+  ids.clear();
+  if (self->pending_flush_.empty())
+    self->pending_flush_.swap(ids);  // keep the capacity for the next pass
+}
 
 // Releases finished requests and tears down closed connections, outside of any connection's
 // own callback and outside of any fan-out.

@@ -59,6 +59,8 @@ public:
   void dispatch(Connection& conn, Request& request);
   void scheduleRelease(uint64_t conn_id, uint64_t serial);
   void scheduleClose(uint64_t conn_id);
+  // Asks for conn_id's queued output to be written at the end of this loop pass.
+  void scheduleFlush(uint64_t conn_id);
   void addTimer(int64_t deadline_ms, uint64_t conn_id, uint64_t serial, TimerKind kind);
   uint64_t nextSerial() { return ++last_serial_; }
   Connection* connection(uint64_t id);
@@ -91,6 +93,7 @@ private:
   static void onAccept(int fd, short what, void* arg);
   static void onTimer(int fd, short what, void* arg);
   static void onCleanup(int fd, short what, void* arg);
+  static void onFlush(int fd, short what, void* arg);
   static void onSweep(int fd, short what, void* arg);
   static void onShutdownTick(int fd, short what, void* arg);
   void accept(Listener& listener);
@@ -122,6 +125,8 @@ private:
   event* shutdown_ev_ = nullptr;
   std::vector<std::pair<uint64_t, uint64_t>> pending_release_;
   std::vector<uint64_t> pending_close_;
+  std::vector<uint64_t> pending_flush_;
+  event* flush_ev_ = nullptr;
   std::vector<std::string> reload_args_;
   bool shutting_down_ = false;
   int64_t shutdown_deadline_ = 0;
