@@ -6,23 +6,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, launchBrowser, openChat, stateOf, messagesOf, waitFor, describe, REPO } from './stack.mjs';
+import { openChat, stateOf, messagesOf, waitFor, describe, REPO, openStackAndBrowser, closeStackAndBrowser } from './stack.mjs';
 
 let stack;
 let browser;
 
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) {
-    const problems = await stack.stop();
-    assert.deepEqual(problems, [], problems.join('\n'));
-  }
-});
+before(async () => ({ stack, browser } = await openStackAndBrowser()));
+after(() => closeStackAndBrowser(stack, browser));
 
 test('screenshot of the chat demo with a few messages', async (t) => {
   const channel = 'room.lobby';

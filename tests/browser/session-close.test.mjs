@@ -5,23 +5,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startStack, launchBrowser, openChat, stateOf, waitFor, describe } from './stack.mjs';
+import { openChat, stateOf, waitFor, describe, openStackAndBrowser, closeStackAndBrowser } from './stack.mjs';
 
 let stack;
 let browser;
 
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) {
-    const problems = await stack.stop();
-    assert.deepEqual(problems, [], problems.join('\n'));
-  }
-});
+before(async () => ({ stack, browser } = await openStackAndBrowser()));
+after(() => closeStackAndBrowser(stack, browser));
 
 for (const transport of ['auto', 'longpoll']) {
   test(`transport ${transport}: closing the page frees its session within 2 s`, async (t) => {

@@ -330,3 +330,24 @@ export async function describe(pages) {
   }
   return out.join('\n');
 }
+
+// One stack and one browser for a test file: `before(async () => ({ stack, browser } = await
+// openStackAndBrowser()))` and `after(() => closeStackAndBrowser(stack, browser))`. Closing
+// fails the file if holdfast exited badly or printed a sanitizer report.
+export async function openStackAndBrowser(options) {
+  const stack = await startStack(options);
+  try {
+    return { stack, browser: await launchBrowser() };
+  } catch (e) {
+    await stack.stop();
+    throw e;
+  }
+}
+
+export async function closeStackAndBrowser(stack, browser) {
+  if (browser) await browser.close();
+  if (stack) {
+    const problems = await stack.stop();
+    if (problems.length) throw new Error(problems.join('\n'));
+  }
+}

@@ -5,23 +5,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startStack, launchBrowser, openChat, stateOf, messagesOf, waitFor, describe, sleep } from './stack.mjs';
+import { openChat, stateOf, messagesOf, waitFor, describe, sleep, openStackAndBrowser, closeStackAndBrowser } from './stack.mjs';
 
 let stack;
 let browser;
 
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) {
-    const problems = await stack.stop();
-    assert.deepEqual(problems, [], problems.join('\n'));
-  }
-});
+before(async () => ({ stack, browser } = await openStackAndBrowser()));
+after(() => closeStackAndBrowser(stack, browser));
 
 test('three tabs of one origin share one stream', async (t) => {
   const room = `share-${crypto.randomBytes(3).toString('hex')}`;

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startStack, launchBrowser, openChat, stateOf, messagesOf, waitFor, describe } from './stack.mjs';
+import { openChat, stateOf, messagesOf, waitFor, describe, openStackAndBrowser, closeStackAndBrowser } from './stack.mjs';
 
 const TRANSPORTS = ['auto', 'sse', 'longpoll', 'jsonp', 'iframe', 'multipart', 'ndjson', 'poll'];
 // The active transport the page reports for each choice.
@@ -18,18 +18,8 @@ const POLL_INTERVAL_MS = 3000;
 let stack;
 let browser;
 
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) {
-    const problems = await stack.stop();
-    assert.deepEqual(problems, [], problems.join('\n'));
-  }
-});
+before(async () => ({ stack, browser } = await openStackAndBrowser()));
+after(() => closeStackAndBrowser(stack, browser));
 
 for (const transport of TRANSPORTS) {
   test(`transport ${transport}: a message typed in one page appears in the other`, async (t) => {

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startStack, launchBrowser, openChat, stateOf, messagesOf, waitFor, describe } from './stack.mjs';
+import { openChat, stateOf, messagesOf, waitFor, describe, openStackAndBrowser, closeStackAndBrowser } from './stack.mjs';
 
 const PAYLOADS = [
   '<script>alert(1)</script>',
@@ -17,18 +17,8 @@ const NICK = '<b onmouseover=alert(5)>mallory</b>';
 let stack;
 let browser;
 
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) {
-    const problems = await stack.stop();
-    assert.deepEqual(problems, [], problems.join('\n'));
-  }
-});
+before(async () => ({ stack, browser } = await openStackAndBrowser()));
+after(() => closeStackAndBrowser(stack, browser));
 
 for (const transport of ['auto', 'jsonp', 'iframe', 'longpoll', 'multipart', 'ndjson']) {
   test(`transport ${transport}: markup in messages is shown as text`, async () => {
