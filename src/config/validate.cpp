@@ -1,0 +1,227 @@
+// Cross-field validation of a Config: every problem is reported, one line each, naming the
+// key, its flag and the bad value.
+#include <arpa/inet.h>
+
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "config/text.h"
+
+namespace holdfast::config {
+namespace {
+
+using detail::flagName;
+using detail::lower;
+using detail::parseDigits;
+using detail::quote;
+
+bool isChannelChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         std::strchr("_.~@-", c) != nullptr;
+}
+
+bool allOf(std::string_view text, bool (*pred)(char)) {
+  for (char c : text) {
+    if (c == '\0' || !pred(c))
+      return false;
+  }
+  return true;
+}
+
+bool isHostChar(char c) { return isChannelChar(c) && c != '_' && c != '~' && c != '@'; }
+bool isIpv4Char(char c) { return (c >= '0' && c <= '9') || c == '.'; }
+bool isSchemeChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-';
+}
+
+// Why `host` is not an IPv4 address, a host name or a bracketed IPv6 address, or "".
+std::string hostProblem(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  if (host.starts_with('[') && host.ends_with(']')) {
+    std::string inner = host.substr(1, host.size() - 2);
+    return inet_pton(AF_INET6, inner.c_str(), buf) == 1 ? "" : "has a bad IPv6 address";
+  }
+  if (host.empty())
+    return "has no host (use 0.0.0.0 or [::] for every interface)";
+  if (host.find(':') != std::string::npos)
+    return "has an IPv6 host without brackets (write [::1])";
+  if (allOf(host, isIpv4Char))
+    return inet_pton(AF_INET, host.c_str(), buf) == 1 ? "" : "has a bad IPv4 address";
+  bool edge = host.front() == '-' || host.front() == '.' || host.back() == '-';
+  return allOf(host, isHostChar) && !edge ? "" : "has a bad host name";
+}
+
+// Splits "HOST:PORT" / "[V6]:PORT" / "HOST" and checks both; the port may be optional.
+std::string hostPortProblem(std::string_view text, bool port_required) {
+  size_t close = text.starts_with('[') ? text.find(']') : 0;
+  if (close == std::string_view::npos)
+    return "has an unclosed '['";
+  size_t colon = text.find(':', close);
+  if (!text.starts_with('[') && colon != std::string_view::npos &&
+      text.find(':', colon + 1) != std::string_view::npos)
+    return "has an IPv6 host without brackets (write [::1]:PORT)";
+  if (text.starts_with('[') && close + 1 != text.size() && text[close + 1] != ':')
+    return "has text after ']' that is not :PORT";
+  if (colon == std::string_view::npos)
+    return port_required ? "has no :PORT" : hostProblem(std::string(text));
+  auto port = parseDigits(text.substr(colon + 1));
+  if (!port || *port < 1 || *port > 65535)
+    return "has a bad port (want 1..65535)";
+  return hostProblem(std::string(text.substr(0, colon)));
+}
+
+std::string addressProblem(std::string_view a) {
+  if (a.empty())
+    return {};
+  if (a.starts_with("unix:")) {
+    size_t n = a.size() - 5;
+    if (n == 0 || n > 107 || a.find('\0') != std::string_view::npos)
+      return "is not a unix socket path of 1..107 bytes";
+    return {};
+  }
+  if (a.starts_with("tcp:"))
+    return hostPortProblem(a.substr(4), true);
+  if (a.starts_with("fd:")) {
+    auto fd = parseDigits(a.substr(3));
+    return fd && *fd <= INT_MAX ? "" : "has a bad descriptor number (want fd:N, N >= 0)";
+  }
+  return "is not unix:PATH, tcp:HOST:PORT, fd:N or empty";
+}
+
+std::string mountProblem(std::string_view m) {
+  if (!m.starts_with('/'))
+    return "does not start with '/'";
+  if (m.ends_with('/'))
+    return "ends with '/' (write /push/sub, not /push/sub/)";
+  for (char c : m) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || std::strchr("?#%", c))
+      return "contains a space, control character, '?', '#' or '%'";
+  }
+  std::string segments = std::string(m) + "/";
+  if (segments.find("//") != std::string::npos || segments.find("/../") != std::string::npos ||
+      segments.find("/./") != std::string::npos)
+    return "contains an empty, '.' or '..' segment";
+  return {};
+}
+
+std::string socketModeProblem(std::string_view m) {
+  bool octal = m.size() >= 3 && m.size() <= 4 && allOf(m, [](char ch) { return ch >= '0' && ch <= '7'; });
+  if (!octal || (m.size() == 4 && m[0] != '0'))
+    return "is not an octal permission mode such as 0660";
+  return "";
+}
+
+bool isPathPrefix(std::string_view prefix, std::string_view path) {
+  return path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
+
+std::string originProblem(std::string_view o) {
+  if (o == "*")
+    return {};
+  size_t sep = o.find("://");
+  if (sep == std::string_view::npos || sep == 0 || !allOf(o.substr(0, sep), isSchemeChar) ||
+      !(o[0] >= 'a' && o[0] <= 'z'))
+    return "is not \"*\" or scheme://host[:port] in lowercase";
+  std::string_view host_port = o.substr(sep + 3);
+  if (host_port.find('/') != std::string_view::npos)
+    return "has a path or trailing '/' (browsers send scheme://host[:port] only)";
+  if (lower(host_port) != host_port)
+    return "is not lowercase (origins are compared exactly; browsers send lowercase)";
+  return hostPortProblem(host_port, false);
+}
+
+bool isPatternChar(char c) { return isChannelChar(c) || c == '*'; }
+
+// Collects validation errors as "key (--flag): value reason".
+struct Checker {
+  std::vector<std::string>& errors;
+
+  void fail(const char* key, const std::string& shown, std::string_view reason) {
+    errors.push_back(std::string(key) + " (" + flagName(key) + "): " + shown + " " +
+                     std::string(reason));
+  }
+  void text(const char* key, const std::string& value, const std::string& problem) {
+    if (!problem.empty())
+      fail(key, quote(value), problem);
+  }
+  void range(const char* key, uint64_t value, uint64_t lo, uint64_t hi) {
+    if (value < lo || value > hi)
+      fail(key, std::to_string(value),
+           hi == UINT64_MAX ? "is below the minimum " + std::to_string(lo)
+                            : "is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+  }
+};
+
+void validateListeners(const Config& c, Checker& check) {
+  check.text("control", c.control, addressProblem(c.control));
+  check.text("data", c.data, addressProblem(c.data));
+  check.text("socket_mode", c.socket_mode, socketModeProblem(c.socket_mode));
+  if (!c.control.empty() && c.control == c.data)
+    check.fail("data", quote(c.data), "is also the control address; they must differ");
+  std::string control_problem = mountProblem(c.control_mount);
+  std::string data_problem = mountProblem(c.data_mount);
+  check.text("control_mount", c.control_mount, control_problem);
+  check.text("data_mount", c.data_mount, data_problem);
+  if (!control_problem.empty() || !data_problem.empty())
+    return;
+  if (isPathPrefix(c.control_mount, c.data_mount) || isPathPrefix(c.data_mount, c.control_mount))
+    check.fail("data_mount", quote(c.data_mount),
+               "overlaps control_mount " + quote(c.control_mount) +
+                   " (they must differ and neither may contain the other)");
+}
+
+void validateLimits(const Config& c, Checker& check) {
+  check.range("buffer_messages", c.buffer_messages, 1, UINT64_MAX);
+  check.range("buffer_age", c.buffer_age, 1, UINT64_MAX);
+  check.range("buffer_bytes", c.buffer_bytes, 1, UINT64_MAX);
+  check.range("batch_max", c.batch_max, 1, UINT64_MAX);
+  check.range("poll_timeout", c.poll_timeout, 1, 3600);
+  check.range("heartbeat", c.heartbeat, 1, 3600);
+  check.range("session_ttl", c.session_ttl, 1, UINT64_MAX);
+  check.range("max_body", c.max_body, 1, UINT64_MAX);
+  check.range("max_channels_per_request", c.max_channels_per_request, 1, 1024);
+  check.range("max_output_buffer", c.max_output_buffer, 4096, UINT64_MAX);
+  check.range("max_connections", c.max_connections, 1, UINT64_MAX);
+  if (c.max_stream_age < c.heartbeat)
+    check.fail("max_stream_age", std::to_string(c.max_stream_age),
+               "is below heartbeat " + std::to_string(c.heartbeat));
+  if (c.memory_limit < c.buffer_bytes)
+    check.fail("memory_limit", std::to_string(c.memory_limit),
+               "is below buffer_bytes " + std::to_string(c.buffer_bytes));
+}
+
+void validateAccess(const Config& c, Checker& check) {
+  static const std::set<std::string, std::less<>> kLevels = {"debug", "info", "warn", "error"};
+  if (!kLevels.contains(c.log_level))
+    check.fail("log_level", quote(c.log_level), "is not debug, info, warn or error");
+  if (!c.redis.empty())
+    check.fail("redis", quote(c.redis),
+               "cannot be used: redis support is not implemented yet (it is planned)");
+  for (const auto& origin : c.allowed_origins)
+    check.text("allowed_origins", origin, originProblem(origin));
+  for (const auto& pattern : c.client_publish) {
+    if (pattern.empty() || !allOf(pattern, isPatternChar))
+      check.fail("client_publish", quote(pattern),
+                 "is not a channel pattern ([A-Za-z0-9_.~@-] and '*')");
+  }
+  if (c.private_prefix.size() > 128 || !allOf(c.private_prefix, isChannelChar))
+    check.fail("private_prefix", quote(c.private_prefix),
+               "is not empty or up to 128 channel characters [A-Za-z0-9_.~@-]");
+}
+
+} // namespace
+
+void validate(const Config& config, std::vector<std::string>& errors) {
+  Checker check{errors};
+  validateListeners(config, check);
+  validateLimits(config, check);
+  validateAccess(config, check);
+}
+
+} // namespace holdfast::config
