@@ -53,25 +53,24 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-
 std::optional<uint64_t> parseDigits(std::string_view text) {
   uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size())
-    return std::nullopt;  // from_chars takes no '+', and "-1" is not a uint64
+    return std::nullopt; // from_chars takes no '+', and "-1" is not a uint64
   return value;
 }
 } // namespace detail
 
 using detail::flagName;
-using detail::parseDigits;
 using detail::lower;
+using detail::parseDigits;
 using detail::quote;
 
 namespace {
 
 // Durations become int64 milliseconds in the server; capping them keeps that arithmetic safe.
-constexpr uint64_t kMaxSeconds = 10ull * 365 * 24 * 3600;  // 10 years
+constexpr uint64_t kMaxSeconds = 10ull * 365 * 24 * 3600; // 10 years
 constexpr const char* kSizeSyntax =
     "a size (bytes with an optional K, KB, KiB, M, MB, MiB, G, GB or GiB suffix)";
 
@@ -87,23 +86,23 @@ constexpr Unit kUnits[] = {{30, {"G", "GB", "GiB"}},
 
 // How a key's text is parsed and shown in --help.
 enum class Kind {
-  kString,   // any text
-  kBool,     // true/false; a bare flag means true
-  kCount,    // non-negative integer
-  kSize,     // bytes, optional binary suffix (parseSize)
-  kSeconds,  // seconds, optional "s" (parseDuration)
-  kList,     // comma-separated on the command line, a JSON array of strings in the file
+  kString,  // any text
+  kBool,    // true/false; a bare flag means true
+  kCount,   // non-negative integer
+  kSize,    // bytes, optional binary suffix (parseSize)
+  kSeconds, // seconds, optional "s" (parseDuration)
+  kList,    // comma-separated on the command line, a JSON array of strings in the file
 };
 
 using Member = std::variant<std::string Config::*, bool Config::*, uint64_t Config::*,
                             std::vector<std::string> Config::*>;
 
 struct Key {
-  const char* name;  // file key; the flag is "--" + name with '_' -> '-'
+  const char* name; // file key; the flag is "--" + name with '_' -> '-'
   Kind kind;
   Member member;
-  const char* arg;   // value placeholder in --help
-  const char* help;  // one short line for --help
+  const char* arg;  // value placeholder in --help
+  const char* help; // one short line for --help
 };
 
 using K = Kind;
@@ -140,7 +139,6 @@ const Key kKeys[] = {
     {"token_key", K::kString, &C::token_key, "KEY", "HMAC key of subscribe tokens"},
 };
 
-
 const Key* findKey(std::string_view name) {
   for (const Key& k : kKeys) {
     if (name == k.name)
@@ -157,9 +155,6 @@ const Key* findFlag(std::string_view flag) {
   return nullptr;
 }
 
-
-
-
 std::vector<std::string> splitList(std::string_view text) {
   std::vector<std::string> items;
   size_t start = 0;
@@ -171,7 +166,7 @@ std::vector<std::string> splitList(std::string_view text) {
     while (!item.empty() && item.back() == ' ')
       item.remove_suffix(1);
     if (!item.empty())
-      items.emplace_back(item);  // "a,,b" and a trailing comma are harmless
+      items.emplace_back(item); // "a,,b" and a trailing comma are harmless
     start = end + 1;
   }
   return items;
@@ -285,7 +280,7 @@ bool readFile(const std::string& path, std::string& text, std::string& error) {
   int read_errno = ferror(f) ? errno : 0;
   fclose(f);
   if (read_errno != 0)
-    error = std::strerror(read_errno);  // e.g. EISDIR: fopen accepts a directory
+    error = std::strerror(read_errno); // e.g. EISDIR: fopen accepts a directory
   return read_errno == 0;
 }
 
@@ -294,7 +289,7 @@ bool readFile(const std::string& path, std::string& text, std::string& error) {
 // One flag of the command line, its value resolved.
 struct FlagValue {
   const Key* key;
-  std::string flag;  // as written, for error messages
+  std::string flag; // as written, for error messages
   std::string value;
 };
 
@@ -439,9 +434,9 @@ void applyJson(const std::string& text, Config& out, std::vector<std::string>& e
   for (const auto& member : doc.GetObject()) {
     std::string name(jsonString(member.name));
     const Key* key = findKey(name);
-    std::string why = !key                           ? "unknown key" + hint(name, false)
+    std::string why = !key                        ? "unknown key" + hint(name, false)
                       : !seen.insert(name).second ? "given more than once"
-                                                     : setFromJson(*key, member.value, out);
+                                                  : setFromJson(*key, member.value, out);
     if (!why.empty())
       errors.push_back(quote(name) + ": " + (key ? jsonText(member.value) + " " : "") + why);
   }
@@ -453,7 +448,7 @@ LoadResult load(const std::vector<std::string>& args, Config& out) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (!parseArg(args, i, parsed, result.errors)) {
       result = LoadResult{true, parsed.show_help, parsed.show_version, {}};
-      return result;  // --help / --version: nothing else matters
+      return result; // --help / --version: nothing else matters
     }
   }
   Config c = out;

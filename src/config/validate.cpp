@@ -34,8 +34,12 @@ bool allOf(std::string_view text, bool (*pred)(char)) {
   return true;
 }
 
-bool isHostChar(char c) { return isChannelChar(c) && c != '_' && c != '~' && c != '@'; }
-bool isIpv4Char(char c) { return (c >= '0' && c <= '9') || c == '.'; }
+bool isHostChar(char c) {
+  return isChannelChar(c) && c != '_' && c != '~' && c != '@';
+}
+bool isIpv4Char(char c) {
+  return (c >= '0' && c <= '9') || c == '.';
+}
 bool isSchemeChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-';
 }
@@ -111,7 +115,8 @@ std::string mountProblem(std::string_view m) {
 }
 
 std::string socketModeProblem(std::string_view m) {
-  bool octal = m.size() >= 3 && m.size() <= 4 && allOf(m, [](char ch) { return ch >= '0' && ch <= '7'; });
+  bool octal =
+      m.size() >= 3 && m.size() <= 4 && allOf(m, [](char ch) { return ch >= '0' && ch <= '7'; });
   if (!octal || (m.size() == 4 && m[0] != '0'))
     return "is not an octal permission mode such as 0660";
   return "";
@@ -136,7 +141,9 @@ std::string originProblem(std::string_view o) {
   return hostPortProblem(host_port, false);
 }
 
-bool isPatternChar(char c) { return isChannelChar(c) || c == '*'; }
+bool isPatternChar(char c) {
+  return isChannelChar(c) || c == '*';
+}
 
 // Collects validation errors as "key (--flag): value reason".
 struct Checker {
