@@ -99,6 +99,8 @@ void Connection::answerUnknownRole(uint16_t id) {
 }
 
 void Connection::onBeginRequest(uint16_t id, uint16_t role, bool keep_conn) {
+  if (state_ == ConnState::kClosed)
+    return;  // closed while this buffer was being parsed: nothing more is dispatched
   if (role != FCGI_RESPONDER) {
     answerUnknownRole(id);
     return;
@@ -155,7 +157,7 @@ void Connection::onStdin(uint16_t id, std::string_view data) {
 
 void Connection::onStdinEnd(uint16_t id) {
   Request* r = find(id);
-  if (!r || r->state == Request::State::kActive)
+  if (!r || r->state == Request::State::kActive || state_ == ConnState::kClosed)
     return;
   r->state = Request::State::kActive;
   server_.dispatch(*this, *r);
@@ -165,8 +167,10 @@ void Connection::onAbortRequest(uint16_t id) {
   Request* r = find(id);
   if (!r)
     return;
-  if (r->held && !r->held->done())
+  if (r->held && !r->held->done()) {
     ++server_.stats().dropped_gone;
+    r->held->abandon();
+  }
   finish(*r);
 }
 

@@ -49,8 +49,8 @@ public:
   bool isClosed() const { return state_ == ConnState::kClosed; }
 
   // Output. All are no-ops once closed. Over the output cap the connection is dropped as slow.
-  // Writes `parts` as STDOUT records in one writev (shared bytes are not copied unless the
-  // socket backs up); with `finish` also ends the request like finish().
+  // Queues `parts` as STDOUT records (written at the end of the loop pass, see writeVector);
+  // with `finish` also ends the request like finish().
   void send(Request& request, std::initializer_list<std::string_view> parts, bool finish = false);
   void sendStdout(Request& request, std::string_view data) { send(request, {data}); }
   // Ends the request: empty STDOUT, END_REQUEST, marks it kDone and schedules its release.

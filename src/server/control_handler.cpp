@@ -1,5 +1,6 @@
 // The control socket: routing, authorization, channel administration, sessions, stats,
 // metrics and health (publishing is in publish_handler.cpp).
+#include <algorithm>
 #include <charconv>
 #include <openssl/crypto.h>
 #include <string>
@@ -55,7 +56,7 @@ void appendPiggyback(Ctl& c, std::string& body, const std::string* id) {
   for (const auto& p : s->cursor)
     starts.push_back(hub::Start{p.channel, hub::Start::Mode::kCursor, 0, p});
   hub::ReadResult r = c.server.hub().read(starts);
-  s->cursor = r.cursor;
+  c.server.sessions().touch(*id, r.cursor, false);
   body += ",\"messages\":[";
   for (size_t i = 0; i < r.messages.size(); ++i) {
     if (i)
@@ -172,38 +173,63 @@ Held* liveHeld(Server& server, const Session& s) {
   return r && r->held && !r->held->done() ? &*r->held : nullptr;
 }
 
+bool hasChannel(const hub::Cursor& cursor, std::string_view channel) {
+  for (const auto& p : cursor) {
+    if (p.channel == channel)
+      return true;
+  }
+  return false;
+}
+
+// Checks a subscribe before anything changes: tokens for private channels, and the total
+// number of channels (a session may not grow past max_channels_per_request).
+bool mayAdd(Ctl& c, const Session& s, const Held* held, const std::vector<std::string>& chs) {
+  const auto& cfg = c.server.config();
+  size_t total = std::max(s.cursor.size(), held ? held->cursor().size() : 0);
+  for (const auto& ch : chs) {
+    if (!hasChannel(s.cursor, ch) && !(held && hasChannel(held->cursor(), ch)))
+      ++total;
+    if (cfg.private_prefix.empty() || !ch.starts_with(cfg.private_prefix))
+      continue;
+    const std::string* token = c.query.get("token");
+    std::string why = "channel " + ch + " is private: a token is needed";
+    if (!token || !verifySubscribeToken(cfg.token_key, *token, ch,
+                                        c.server.clock().wallMs() / 1000, why)) {
+      c.error(403, "bad_token", why);
+      return false;
+    }
+  }
+  if (total > cfg.max_channels_per_request) {
+    c.error(400, "too_many_channels",
+            "a session may hold at most " + std::to_string(cfg.max_channels_per_request) +
+                " channels (max_channels_per_request)");
+    return false;
+  }
+  return true;
+}
+
 bool changeSubscription(Ctl& c, Session& s, bool subscribe, const std::vector<std::string>& chs) {
   Held* held = liveHeld(c.server, s);
+  if (subscribe && !mayAdd(c, s, held, chs))
+    return false;
+  hub::Hub& hub = c.server.hub();
   for (const auto& ch : chs) {
     if (subscribe) {
-      const std::string& prefix = c.server.config().private_prefix;
-      if (!prefix.empty() && ch.starts_with(prefix)) {
-        const std::string* token = c.query.get("token");
-        std::string why = "channel " + ch + " is private: a token is needed";
-        if (!token || !verifySubscribeToken(c.server.config().token_key, *token, ch,
-                                            c.server.clock().wallMs() / 1000, why)) {
-          c.error(403, "bad_token", why);
-          return false;
-        }
-      }
-      hub::Position head = c.server.hub().head(ch);
-      if (held) {
-        c.server.hub().subscribe(*held, c.server.hub().touch(ch));
+      hub::Position head = hub.head(ch);
+      if (held && !hasChannel(held->cursor(), ch)) {
+        hub.subscribe(*held, hub.touch(ch));
         held->addPosition(head);
       }
-      bool known = false;
-      for (const auto& p : s.cursor)
-        known = known || p.channel == ch;
-      if (!known)
+      if (!hasChannel(s.cursor, ch))
         s.cursor.push_back(head);
-    } else {
-      if (held) {
-        if (hub::Channel* channel = c.server.hub().find(ch))
-          c.server.hub().unsubscribe(*held, *channel);
-        held->removePosition(ch);
-      }
-      std::erase_if(s.cursor, [&](const hub::Position& p) { return p.channel == ch; });
+      continue;
     }
+    if (held && hasChannel(held->cursor(), ch)) {
+      if (hub::Channel* channel = hub.find(ch))
+        hub.unsubscribe(*held, *channel);
+      held->removePosition(ch);
+    }
+    std::erase_if(s.cursor, [&](const hub::Position& p) { return p.channel == ch; });
   }
   return true;
 }

@@ -194,6 +194,14 @@ std::vector<hub::Start> startsFor(const Subscribe& s) {
   return starts;
 }
 
+// Completes an older held request of the same session (409 / a "superseded" closed frame).
+void supersede(Server& server, const HeldRef& previous) {
+  Connection* old_conn = server.connection(previous.conn_id);
+  Request* old = old_conn ? old_conn->findBySerial(previous.serial) : nullptr;
+  if (old && old->held)
+    old->held->supersede();
+}
+
 void answerNow(Server& server, Connection& conn, Request& request, const Subscribe& s,
                const hub::ReadResult& r) {
   transport::PollBody body;
@@ -206,7 +214,9 @@ void answerNow(Server& server, Connection& conn, Request& request, const Subscri
   std::string extra;
   if (!s.session.empty()) {
     extra = "X-Holdfast-Session: " + s.session + "\r\n";
-    server.sessions().find(s.session)->cursor = r.cursor;
+    // One request per session: an older held one is completed (409 / superseded).
+    if (auto previous = server.sessions().touch(s.session, r.cursor, true))
+      supersede(server, *previous);
   }
   respond(server, conn, request, 200, transport::contentType(s.ctx),
           transport::renderPollBody(s.ctx, body), extra);
@@ -220,12 +230,8 @@ Held& hold(Server& server, Connection& conn, Request& request, Subscribe& s, hub
   for (const auto& ch : s.channels)
     server.hub().subscribe(held, server.hub().touch(ch));
   if (!s.session.empty()) {
-    if (auto previous = server.sessions().attach(s.session, conn.id(), request.serial)) {
-      Connection* old_conn = server.connection(previous->conn_id);
-      Request* old = old_conn ? old_conn->findBySerial(previous->serial) : nullptr;
-      if (old && old->held)
-        old->held->supersede();
-    }
+    if (auto previous = server.sessions().attach(s.session, conn.id(), request.serial))
+      supersede(server, *previous);
   }
   return held;
 }

@@ -46,6 +46,8 @@ public:
   void supersede();
 
   bool done() const { return done_; }
+  // The client went away (ABORT_REQUEST): nothing more is written for this request.
+  void abandon() { done_ = true; }
   bool streaming() const { return transport::isStreaming(ctx_.kind); }
   transport::Kind kind() const { return ctx_.kind; }
   const hub::Cursor& cursor() const { return cursor_; }

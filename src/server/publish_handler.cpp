@@ -4,6 +4,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -145,6 +147,22 @@ void publish(Ctl& c, std::string_view channel_list) {
     if (!check.ok) {
       c.error(400, "bad_json",
               "invalid JSON body at offset " + std::to_string(check.offset) + ": " + check.error);
+      return;
+    }
+  }
+  // All or nothing: a message costs the most on the longest channel name; if it fits there it
+  // fits everywhere, so no channel is published when one would be refused.
+  if (channels->size() > 1) {
+    const std::string& longest = *std::max_element(
+        channels->begin(), channels->end(),
+        [](const std::string& a, const std::string& b) { return a.size() < b.size(); });
+    hub::MessagePtr probe = hub::makeMessage(longest, std::string(32, 'e'), UINT64_MAX, event,
+                                             c.request.in->body, is_json, 0);
+    const hub::Limits& limits = c.server.hub().limits();
+    if (probe->cost() > limits.max_bytes || probe->cost() > limits.memory_limit) {
+      c.error(507, "too_large",
+              "message of " + std::to_string(probe->cost()) +
+                  " bytes exceeds buffer_bytes or memory_limit; nothing was published");
       return;
     }
   }

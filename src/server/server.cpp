@@ -43,6 +43,7 @@ Server::Server(event_base* base, config::Config config, const util::Clock& clock
   timer_ev_ = evtimer_new(base_, &Server::onTimer, this);
   cleanup_ev_ = event_new(base_, -1, 0, &Server::onCleanup, this);
   flush_ev_ = event_new(base_, -1, 0, &Server::onFlush, this);
+  accept_pause_ev_ = evtimer_new(base_, &Server::onAcceptPauseEnd, this);
   sweep_ev_ = event_new(base_, -1, EV_PERSIST, &Server::onSweep, this);
   shutdown_ev_ = event_new(base_, -1, EV_PERSIST, &Server::onShutdownTick, this);
 }
@@ -50,7 +51,7 @@ Server::Server(event_base* base, config::Config config, const util::Clock& clock
 Server::~Server() {
   connections_.clear();
   closeListeners();
-  for (event* ev : {timer_ev_, cleanup_ev_, flush_ev_, sweep_ev_, shutdown_ev_}) {
+  for (event* ev : {timer_ev_, cleanup_ev_, flush_ev_, accept_pause_ev_, sweep_ev_, shutdown_ev_}) {
     if (ev)
       event_free(ev);
   }
@@ -105,6 +106,10 @@ void Server::accept(Listener& listener) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
         continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        pauseAccepting();
+        return;
+      }
       if (errno != EAGAIN && errno != EWOULDBLOCK)
         HF_WARN("accept failed", util::logField("error", strerror(errno)));
       return;
@@ -118,6 +123,33 @@ void Server::accept(Listener& listener) {
     ++stats_.accepted;
     ++stats_.connections[static_cast<size_t>(listener.kind)];
     connections_.emplace(id, std::move(conn));
+  }
+}
+
+// Out of descriptors: the listen sockets stay readable, so a level-triggered accept would spin.
+// Stop watching them for a moment; connections wait in the kernel backlog meanwhile.
+void Server::pauseAccepting() {
+  if (accept_paused_)
+    return;
+  accept_paused_ = true;
+  HF_WARN("out of file descriptors: accepting paused for 100 ms (raise LimitNOFILE / ulimit -n)",
+          util::logField("connections", static_cast<long long>(connections_.size())));
+  for (auto& l : listeners_) {
+    if (l->ev)
+      event_del(l->ev);
+  }
+  timeval pause{0, 100 * 1000};
+  evtimer_add(accept_pause_ev_, &pause);
+}
+
+void Server::onAcceptPauseEnd(int, short, void* arg) {
+  auto* self = static_cast<Server*>(arg);
+  self->accept_paused_ = false;
+  if (self->shutting_down_)
+    return;
+  for (auto& l : self->listeners_) {
+    if (l->ev)
+      event_add(l->ev, nullptr);
   }
 }
 

@@ -94,6 +94,8 @@ private:
   static void onTimer(int fd, short what, void* arg);
   static void onCleanup(int fd, short what, void* arg);
   static void onFlush(int fd, short what, void* arg);
+  static void onAcceptPauseEnd(int fd, short what, void* arg);
+  void pauseAccepting();
   static void onSweep(int fd, short what, void* arg);
   static void onShutdownTick(int fd, short what, void* arg);
   void accept(Listener& listener);
@@ -127,6 +129,8 @@ private:
   std::vector<uint64_t> pending_close_;
   std::vector<uint64_t> pending_flush_;
   event* flush_ev_ = nullptr;
+  event* accept_pause_ev_ = nullptr;
+  bool accept_paused_ = false;
   std::vector<std::string> reload_args_;
   bool shutting_down_ = false;
   int64_t shutdown_deadline_ = 0;

@@ -42,6 +42,21 @@ void SessionTable::detach(std::string_view id, uint64_t serial, const hub::Curso
   s->expires_ms = clock_.nowMs() + ttl_ms_;
 }
 
+std::optional<HeldRef> SessionTable::touch(std::string_view id, const hub::Cursor& cursor,
+                                           bool take_over) {
+  Session* s = find(id);
+  if (!s)
+    return std::nullopt;
+  s->cursor = cursor;
+  s->expires_ms = clock_.nowMs() + ttl_ms_;
+  if (!take_over || s->serial == 0)
+    return std::nullopt;
+  HeldRef held{s->conn_id, s->serial};
+  s->conn_id = 0;
+  s->serial = 0;  // its detach() is then ignored and cannot move the cursor back
+  return held;
+}
+
 std::optional<HeldRef> SessionTable::erase(std::string_view id) {
   auto it = sessions_.find(std::string(id));
   if (it == sessions_.end())

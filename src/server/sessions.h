@@ -42,6 +42,10 @@ public:
   // The held request `serial` ended: remember its cursor and start the ttl. Ignored when
   // another request has attached since.
   void detach(std::string_view id, uint64_t serial, const hub::Cursor& cursor);
+  // A request of the session was answered without being held (poll, backlog, piggyback):
+  // remember `cursor` and restart the ttl. With `take_over`, the held request attached now (if
+  // any) is detached and returned, for the caller to supersede.
+  std::optional<HeldRef> touch(std::string_view id, const hub::Cursor& cursor, bool take_over);
   // Removes the session; returns the held request to close, if any.
   std::optional<HeldRef> erase(std::string_view id);
   // Drops detached sessions whose ttl passed. Returns how many.

@@ -1,6 +1,9 @@
 // Atomic state file for channel history.
 #include "store/state_file.h"
 
+#include "transport/transport.h"
+#include "util/json.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,7 +40,7 @@ public:
     return ec == std::errc() && p == w.data() + w.size();
   }
   bool bytes(std::string_view& out, size_t n) {
-    if (pos_ + n + 1 > text_.size() || text_[pos_ + n] != '\n')
+    if (n >= text_.size() - pos_ || text_[pos_ + n] != '\n')  // no overflow for huge n
       return false;
     out = text_.substr(pos_, n);
     pos_ += n + 1;
@@ -68,6 +71,8 @@ bool parseChannel(Reader& r, hub::Hub& hub, LoadStats& stats, std::string& error
     return fail(error, r, "bad channel header");
   if (!hub::isValidChannelName(name) || !hub::isValidEpoch(epoch))
     return fail(error, r, "bad channel name or epoch");
+  if (last_seq >= (uint64_t{1} << 62))
+    return fail(error, r, "channel sequence out of range");
   std::vector<hub::MessagePtr> messages;
   for (uint64_t i = 0; i < count; ++i) {
     auto m = std::make_shared<hub::Message>();
@@ -78,6 +83,10 @@ bool parseChannel(Reader& r, hub::Hub& hub, LoadStats& stats, std::string& error
       return fail(error, r, "bad message record");
     if (m->seq == 0 || m->seq > last_seq || (!messages.empty() && m->seq <= messages.back()->seq))
       return fail(error, r, "message sequence out of order");
+    // What is loaded is sent to clients as is: check it like a publish would be checked.
+    if (!transport::isValidEventName(event) || m->time_ms < 0 || json.empty() ||
+        json.front() != '{' || !util::validateJson(json).ok)
+      return fail(error, r, "bad message event, time or JSON");
     m->channel = name;
     m->epoch = epoch;
     m->event = event;

@@ -938,3 +938,57 @@ def test_delete_answers_held_longpoll_with_410(main):
     r = env.ctl("DELETE", "/channels/" + c)
     assert r.status == 200, r.body
     assert_error(harness.wait_result(pending, 2), 410)
+
+
+def test_session_answered_at_once_supersedes_a_held_request(main):
+    env = main
+    c = chan("super-now")
+    sid = new_session(env, c)
+    held = env.sub_async(c, session=sid, timeout=5)
+    env.wait_held(1, "longpoll")
+    now = env.sub(c, transport="poll", session=sid)  # answered at once, same session
+    assert now.status == 200 and now.json()["session"] == sid
+    assert_error(harness.wait_result(held, 2), 409)
+    env.wait_held(0)
+    session_close(env, sid)
+
+
+def test_session_used_without_holds_stays_alive_past_its_ttl(short):
+    env = short  # session_ttl 1 s
+    c = chan("ttl-poll")
+    sid = new_session(env, c)
+    for _ in range(6):  # 3 s of polling every 0.5 s: each answer restarts the ttl
+        time.sleep(0.5)
+        r = env.sub(c, transport="poll", session=sid)
+        assert r.status == 200, r.body
+    time.sleep(2.5)  # idle past the ttl (and a sweep): now it is gone
+    assert_error(env.sub(c, transport="poll", session=sid), 404)
+
+
+def test_session_cannot_grow_past_max_channels(main):
+    env = main
+    c = chan("grow")
+    sid = new_session(env, c)
+    names = ",".join("%s-%d" % (c, i) for i in range(40))
+    ok = env.http("POST", "/push/ctl/session/%s/subscribe?channel=%s" % (sid, names))
+    assert ok.status == 200, ok.body
+    more = ",".join("%s-x%d" % (c, i) for i in range(30))  # 1 + 40 + 30 > 64
+    body = assert_error(env.http("POST", "/push/ctl/session/%s/subscribe?channel=%s"
+                                 % (sid, more)), 400)
+    assert body["error"] == "too_many_channels"
+    session_close(env, sid)
+
+
+def test_session_subscribe_checks_every_token_before_changing_anything(main):
+    env = main
+    c = chan("tok")
+    sid = new_session(env, c)
+    r = env.http("POST", "/push/ctl/session/%s/subscribe?channel=%s-open,private.%s"
+                 % (sid, c, c))
+    assert_error(r, 403)
+    info = env.http("GET", "/push/ctl/session/%s" % sid)
+    assert info.status == 200
+    # the open channel before the refused private one was not added either
+    ok = env.http("POST", "/push/ctl/session/%s/unsubscribe?channel=%s" % (sid, c))
+    assert ok.json()["channels"] == [], ok.body
+    session_close(env, sid)
