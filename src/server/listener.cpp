@@ -40,6 +40,19 @@ void makeParentDir(const std::string& path) {
   }
 }
 
+// True when something accepts connections on the unix socket at `path`.
+bool socketIsLive(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path.data(), path.size());
+  bool live = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return live;
+}
+
 ListenSocket openUnix(const std::string& path, std::string& error, unsigned mode) {
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
@@ -52,6 +65,10 @@ ListenSocket openUnix(const std::string& path, std::string& error, unsigned mode
       error = path + " exists and is not a socket";
       return {};
     }
+    if (socketIsLive(path)) {
+      error = path + " is in use by a running process (another holdfast?)";
+      return {};
+    }
     unlink(path.c_str());  // stale socket of an earlier run
   }
   makeParentDir(path);
@@ -62,19 +79,20 @@ ListenSocket openUnix(const std::string& path, std::string& error, unsigned mode
   }
   addr.sun_family = AF_UNIX;
   memcpy(addr.sun_path, path.data(), path.size());
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(fd, kBacklog) != 0 || !setNonBlocking(fd)) {
-    error = errnoText("bind/listen " + path);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    error = errnoText("bind " + path);
     ::close(fd);
     return {};
   }
-  if (chmod(path.c_str(), mode) != 0) {
-    error = errnoText("chmod " + path);
+  // Permissions before listen(): no client can connect while the socket has umask's mode.
+  if (chmod(path.c_str(), mode) != 0 || listen(fd, kBacklog) != 0 || !setNonBlocking(fd) ||
+      stat(path.c_str(), &st) != 0) {
+    error = errnoText("chmod/listen " + path);
     ::close(fd);
     unlink(path.c_str());
     return {};
   }
-  return ListenSocket(fd, path);
+  return ListenSocket(fd, path, st.st_dev, st.st_ino);
 }
 
 ListenSocket openTcp(const std::string& hostport, std::string& error) {
@@ -137,7 +155,8 @@ ListenSocket adoptFd(std::string_view text, std::string& error) {
 } // namespace
 
 ListenSocket::ListenSocket(ListenSocket&& other) noexcept
-    : fd_(other.fd_), unlink_path_(std::move(other.unlink_path_)) {
+    : fd_(other.fd_), unlink_path_(std::move(other.unlink_path_)), dev_(other.dev_),
+      ino_(other.ino_) {
   other.fd_ = -1;
 }
 
@@ -146,6 +165,8 @@ ListenSocket& ListenSocket::operator=(ListenSocket&& other) noexcept {
     close();
     fd_ = other.fd_;
     unlink_path_ = std::move(other.unlink_path_);
+    dev_ = other.dev_;
+    ino_ = other.ino_;
     other.fd_ = -1;
   }
   return *this;
@@ -158,7 +179,10 @@ void ListenSocket::close() {
     return;
   ::close(fd_);
   fd_ = -1;
-  if (!unlink_path_.empty())
+  // Only our own socket file: a newer instance may have bound the path since (restarts).
+  struct stat st {};
+  if (!unlink_path_.empty() && stat(unlink_path_.c_str(), &st) == 0 && st.st_dev == dev_ &&
+      st.st_ino == ino_)
     unlink(unlink_path_.c_str());
   unlink_path_.clear();
 }

@@ -2,6 +2,8 @@
 // Opening is separate from accepting so start-up can report every problem before running.
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,7 +15,8 @@ namespace holdfast::server {
 class ListenSocket {
 public:
   ListenSocket() = default;
-  ListenSocket(int fd, std::string unlink_path) : fd_(fd), unlink_path_(std::move(unlink_path)) {}
+  ListenSocket(int fd, std::string unlink_path, dev_t dev = 0, ino_t ino = 0)
+      : fd_(fd), unlink_path_(std::move(unlink_path)), dev_(dev), ino_(ino) {}
   ListenSocket(ListenSocket&& other) noexcept;
   ListenSocket& operator=(ListenSocket&& other) noexcept;
   ListenSocket(const ListenSocket&) = delete;
@@ -27,11 +30,14 @@ public:
 private:
   int fd_ = -1;
   std::string unlink_path_;
+  dev_t dev_ = 0;  // identity of the socket file we created, so close() unlinks only that
+  ino_t ino_ = 0;
 };
 
 // Opens the listener for `address`. On failure returns an empty socket and sets `error`.
-// unix: removes a stale socket file first (never a non-socket file), creates the parent
-// directory if missing, and sets `unix_mode` on the socket.
+// unix: refuses a path a live process listens on, removes a stale socket file (never a
+// non-socket file), creates the parent directory if missing, and sets `unix_mode` on the
+// socket before listening. On close only the socket file this process created is removed.
 // `unix_mode` is applied to unix sockets holdfast creates (chmod; the umask does not apply).
 ListenSocket openListener(const std::string& address, std::string& error, unsigned unix_mode = 0660);
 

@@ -78,3 +78,37 @@ def test_unix_sockets_get_socket_mode_whatever_the_umask(tmp_path, flag, mode):
             assert stat.S_IMODE(os.stat(path).st_mode) == mode, path
     finally:
         assert hf.stop() == []
+
+
+def test_second_instance_on_live_sockets_refuses_and_first_keeps_serving(tmp_path):
+    first = harness.Holdfast(str(tmp_path)).start()
+    try:
+        second = subprocess.run(first.args, capture_output=True, timeout=10)
+        assert second.returncode != 0
+        assert b"in use by a running process" in second.stderr, second.stderr
+        r = harness.fcgi_call(first.control_socket, "GET", "/push/ctl/health")
+        assert r.status == 200
+    finally:
+        assert first.stop() == []
+
+
+def test_old_instance_does_not_remove_the_socket_a_newer_one_bound(tmp_path):
+    old = harness.Holdfast(str(tmp_path)).start()
+    try:
+        # the old instance's socket files are replaced (as by a deploy tool) and a new one binds
+        for path in (old.control_socket, old.data_socket):
+            os.unlink(path)
+        new_dir = tmp_path / "new"
+        new_dir.mkdir()
+        new = harness.Holdfast(str(new_dir))
+        new.args = [a.replace(str(new_dir), str(tmp_path)) for a in new.args]
+        new.control_socket, new.data_socket = old.control_socket, old.data_socket
+        new.start()
+    finally:
+        assert old.stop() == []
+    try:
+        assert os.path.exists(new.control_socket) and os.path.exists(new.data_socket)
+        r = harness.fcgi_call(new.control_socket, "GET", "/push/ctl/health")
+        assert r.status == 200
+    finally:
+        assert new.stop() == []
