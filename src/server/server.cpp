@@ -2,6 +2,8 @@
 #include "server/server.h"
 
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -114,6 +116,10 @@ void Server::accept(Listener& listener) {
         HF_WARN("accept failed", util::logField("error", strerror(errno)));
       return;
     }
+    // Push frames are small and latency-bound: no Nagle delay on tcp: listeners (on unix
+    // sockets the call fails harmlessly).
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     uint64_t id = ++last_conn_id_;
     auto conn = std::make_unique<Connection>(*this, id, fd, listener.kind);
     if (!conn->start()) {
