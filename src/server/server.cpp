@@ -313,6 +313,25 @@ void Server::onSweep(int, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
   self->hub_.sweep();
   self->sessions_->expire();
+  self->compactTimers();
+}
+
+// Answered requests leave their timer entries behind until the deadline; when most entries
+// are such leftovers, drop them (bounded by request rate x poll_timeout otherwise).
+void Server::compactTimers() {
+  if (timers_.size() < 1024 || timers_.size() < 4 * stats_.heldTotal())
+    return;
+  std::vector<Timer> live;
+  while (!timers_.empty()) {
+    const Timer& t = timers_.top();
+    Connection* conn = connection(t.conn_id);
+    Request* r = conn && !conn->isClosed() ? conn->findBySerial(t.serial) : nullptr;
+    if (r && r->held && !r->held->done())
+      live.push_back(t);
+    timers_.pop();
+  }
+  timers_ = decltype(timers_)(std::greater<Timer>(), std::move(live));
+  armTimer();
 }
 
 // ---- shutdown and reload ----

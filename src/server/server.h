@@ -100,6 +100,7 @@ private:
   static void onShutdownTick(int fd, short what, void* arg);
   void accept(Listener& listener);
   void armTimer();
+  void compactTimers();
   void fireTimer(const Timer& timer);
   void runCleanup();
   void wakeCleanup();
