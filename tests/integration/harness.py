@@ -334,11 +334,14 @@ def wait_result(result, timeout):
 
 class StreamReader:
     """Reads a streaming response on a raw socket in a thread, recording (monotonic time,
-    bytes) for every chunk received until EOF, stop() or max_seconds."""
+    bytes) for every chunk received until EOF, stop() or max_seconds. Subclasses may override
+    _received(now, data) to process chunks as they arrive (it runs under self._lock)."""
 
     def __init__(self, port, path, headers=None, max_seconds=30.0):
         self.chunks = []
         self.closed = threading.Event()
+        self.eof_at = None  # monotonic time the server closed the stream
+        self.error = None   # a socket or processing error seen by the reader thread
         self.started_at = time.monotonic()
         self._stop = threading.Event()
         self._max = max_seconds
@@ -346,7 +349,7 @@ class StreamReader:
         lines += ["%s: %s" % kv for kv in (headers or {}).items()]
         self._sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        self._sock.settimeout(0.1)
+        self._sock.settimeout(0.05)
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -356,17 +359,25 @@ class StreamReader:
         try:
             while not self._stop.is_set() and time.monotonic() < deadline:
                 try:
-                    data = self._sock.recv(65536)
+                    data = self._sock.recv(262144)
                 except socket.timeout:
                     continue
-                except OSError:
+                except OSError as e:
+                    self.error = e
                     break
+                now = time.monotonic()
                 if not data:
+                    self.eof_at = now
                     break
                 with self._lock:
-                    self.chunks.append((time.monotonic(), data))
+                    self._received(now, data)
+        except Exception as e:  # a processing error in _received: reported by the test
+            self.error = e
         finally:
             self.closed.set()
+
+    def _received(self, now, data):
+        self.chunks.append((now, data))
 
     def data(self):
         with self._lock:

@@ -173,9 +173,10 @@ def parse_multipart(body, boundary):
 # A streaming response read in a thread
 
 
-class Stream:
+class Stream(harness.StreamReader):
     """GET path through lighttpd on a raw socket, read in a thread until EOF, close() or
-    max_seconds. Keeps, for every recv, (arrival time, decoded body length so far)."""
+    max_seconds (harness.StreamReader), decoding the HTTP response as it arrives and keeping,
+    for every recv, (arrival time, decoded body length so far)."""
 
     def __init__(self, port, path, headers=None, max_seconds=20.0, kind=None, callback=None):
         self.path = path
@@ -183,43 +184,15 @@ class Stream:
         self.callback = callback
         self.dec = HttpStreamDecoder()
         self.arrivals = []  # (monotonic time, body length after this recv)
-        self.eof = threading.Event()
-        self.eof_at = None
-        self.error = None
-        self.started_at = time.monotonic()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._max = max_seconds
-        lines = ["GET %s HTTP/1.1" % path, "Host: 127.0.0.1:%d" % port, "Connection: close"]
-        lines += ["%s: %s" % kv for kv in (headers or {}).items()]
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        self.sock.settimeout(0.05)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__(port, path, headers, max_seconds)
 
-    def _run(self):
-        deadline = self.started_at + self._max
-        try:
-            while not self._stop.is_set() and time.monotonic() < deadline:
-                try:
-                    data = self.sock.recv(262144)
-                except socket.timeout:
-                    continue
-                except OSError as e:
-                    self.error = e
-                    break
-                now = time.monotonic()
-                if not data:
-                    self.eof_at = now
-                    break
-                with self._lock:
-                    self.dec.feed(data)
-                    self.arrivals.append((now, len(self.dec.body)))
-        except Exception as e:  # a decoding error: reported by the test
-            self.error = e
-        finally:
-            self.eof.set()
+    def _received(self, now, data):
+        self.dec.feed(data)
+        self.arrivals.append((now, len(self.dec.body)))
+
+    @property
+    def eof(self):
+        return self.closed
 
     # --- state ---------------------------------------------------------------------------
     def body(self):
@@ -295,10 +268,8 @@ class Stream:
         return self.eof_at
 
     def close(self):
-        self._stop.set()
-        self._thread.join(timeout=2)
         try:
-            self.sock.close()
+            self.stop()
         except OSError:
             pass
 
