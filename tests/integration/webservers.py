@@ -108,7 +108,23 @@ def wait_listening(proc, port, timeout, log):
     raise AssertionError("server did not listen on %d within %.0fs:\n%s" % (port, timeout, log()))
 
 
-class Apache:
+class _WebServer:
+    """Starts `_run_args()` in the foreground with output to self.out_path and waits for
+    self.port; subclasses set conf, port, out_path and provide log() and stop()."""
+
+    def start(self, timeout=15.0):
+        with open(self.out_path, "wb") as out:
+            self.proc = subprocess.Popen(self._run_args(), stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_listening(self.proc, self.port, timeout, self.log)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+
+class Apache(_WebServer):
     """apache2 -DFOREGROUND with deploy/apache/httpd.conf + holdfast.conf rendered into
     tmpdir/apache."""
 
@@ -142,17 +158,8 @@ class Apache:
                            capture_output=True, text=True, timeout=20)
         return r.stdout + r.stderr
 
-    def start(self, timeout=15.0):
-        with open(self.out_path, "wb") as out:
-            self.proc = subprocess.Popen([APACHE_BIN, "-f", self.conf, "-DFOREGROUND"],
-                                         stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_listening(self.proc, self.port, timeout, self.log)
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def _run_args(self):
+        return [APACHE_BIN, "-f", self.conf, "-DFOREGROUND"]
 
     def log(self):
         return read_text(self.out_path, os.path.join(self.conf_dir, "apache-error.log"))
@@ -162,7 +169,7 @@ class Apache:
         return stop_server(self.proc)
 
 
-class Nginx:
+class Nginx(_WebServer):
     """nginx (daemon off) with deploy/nginx/nginx.conf + holdfast-{http,server}.conf rendered
     into tmpdir/nginx."""
 
@@ -202,16 +209,8 @@ class Nginx:
         r = subprocess.run(self._args() + ["-T"], capture_output=True, text=True, timeout=20)
         return r.stdout
 
-    def start(self, timeout=15.0):
-        with open(self.out_path, "wb") as out:
-            self.proc = subprocess.Popen(self._args(), stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_listening(self.proc, self.port, timeout, self.log)
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def _run_args(self):
+        return self._args()
 
     def log(self):
         return read_text(self.out_path, os.path.join(self.conf_dir, "nginx-error.log"))
