@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "fcgi/encoder.h"
-#include "server/tokens.h"
+#include "auth/tokens.h"
 #include "util/json.h"
 
 namespace {
@@ -321,7 +321,7 @@ int main(int argc, char** argv) {
   else if (cmd == "metrics" && n == 1) rc = run(o, "GET", "/metrics");
   else if (cmd == "health" && n == 1) rc = run(o, "GET", "/health");
   else if (cmd == "token" && n == 2 && !o.token_key.empty()) {
-    std::cout << holdfast::server::makeSubscribeToken(o.token_key, o.args[1], time(nullptr) + o.ttl)
+    std::cout << holdfast::auth::makeSubscribeToken(o.token_key, o.args[1], time(nullptr) + o.ttl)
               << "\n";
     rc = 0;
   }

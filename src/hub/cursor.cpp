@@ -6,6 +6,8 @@
 #include <charconv>
 #include <unordered_set>
 
+#include "util/base64url.h"
+
 namespace holdfast::hub {
 namespace {
 
@@ -19,7 +21,6 @@ bool isAlnum(char c) {
 bool isChannelChar(char c) {
   return isAlnum(c) || c == '_' || c == '.' || c == '~' || c == '@' || c == '-';
 }
-bool isEpochChar(char c) { return isAlnum(c) || c == '_' || c == '-'; }
 
 template <typename Pred> bool allOf(std::string_view s, Pred pred) {
   for (char c : s) {
@@ -103,7 +104,7 @@ bool isValidChannelName(std::string_view name) {
 }
 
 bool isValidEpoch(std::string_view epoch) {
-  return !epoch.empty() && epoch.size() <= kMaxEpoch && allOf(epoch, isEpochChar);
+  return !epoch.empty() && epoch.size() <= kMaxEpoch && util::isBase64url(epoch);
 }
 
 std::optional<Cursor> parseCursor(std::string_view text, std::string& error, size_t max_entries) {

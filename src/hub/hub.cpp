@@ -222,16 +222,11 @@ PublishResult Hub::publish(std::string_view channel, std::string_view event, std
   assert(ch.last_seq_ < std::numeric_limits<uint64_t>::max());
   MessagePtr message = makeMessage(ch.name(), ch.epoch(), ch.last_seq_ + 1, std::string(event),
                                    data, data_is_json, clock_.wallMs(), now, next_order_ + 1);
-  size_t cost = message->cost();
-  if (cost > limits_.max_bytes || cost > limits_.memory_limit) {
+  if (std::string error = refusalFor(message->cost()); !error.empty()) {
     // Refused before anything is consumed: the seq stays free, nothing is buffered or sent.
     PublishResult refused;
     refused.status = PublishResult::Status::kTooLarge;
-    bool channel_cap = cost > limits_.max_bytes;
-    refused.error = "message needs " + std::to_string(cost) + " bytes of buffer, more than the " +
-                    (channel_cap ? "per-channel limit of " + std::to_string(limits_.max_bytes)
-                                 : "memory limit of " + std::to_string(limits_.memory_limit)) +
-                    " bytes";
+    refused.error = std::move(error);
     return refused;
   }
   ch.last_seq_ = message->seq;
@@ -255,6 +250,27 @@ void Hub::fanOut(const Channel& channel, const MessagePtr& message) {
   for (Subscriber* subscriber : channel.subscribers_)
     subscriber->deliver(message);
   in_fanout_ = outer;
+}
+
+std::string Hub::refusal(std::string_view channel, std::string_view event, std::string_view data,
+                         bool data_is_json) const {
+  const Channel* ch = find(channel);
+  // A channel not created yet gets an epoch of the same length as any other.
+  std::string epoch = ch ? ch->epoch() : std::string((kEpochBytes * 8 + 5) / 6, 'e');
+  uint64_t seq = ch ? ch->lastSeq() + 1 : 1;
+  return refusalFor(makeMessage(std::string(channel), std::move(epoch), seq, std::string(event),
+                                data, data_is_json, clock_.wallMs())
+                        ->cost());
+}
+
+std::string Hub::refusalFor(size_t cost) const {
+  if (cost <= limits_.max_bytes && cost <= limits_.memory_limit)
+    return {};
+  bool channel_cap = cost > limits_.max_bytes;
+  return "message needs " + std::to_string(cost) + " bytes of buffer, more than the " +
+         (channel_cap ? "per-channel limit of " + std::to_string(limits_.max_bytes)
+                      : "memory limit of " + std::to_string(limits_.memory_limit)) +
+         " bytes";
 }
 
 // --- Reading backlogs.

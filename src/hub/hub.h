@@ -120,6 +120,10 @@ public:
   // per-channel byte limit or the memory limit is refused (kTooLarge -> HTTP 507).
   PublishResult publish(std::string_view channel, std::string_view event, std::string_view data,
                         bool data_is_json);
+  // Why publish() would refuse this message now (the kTooLarge error), or empty when it fits.
+  // Lets a caller check several messages before publishing any of them.
+  std::string refusal(std::string_view channel, std::string_view event, std::string_view data,
+                      bool data_is_json) const;
 
   // Resolves start points into the pending backlog (touches every channel and ages it out).
   // Channels in `starts` must be distinct (parseCursor/parseChannelList reject duplicates).
@@ -170,6 +174,7 @@ private:
   void enforceChannelLimits(Channel& channel);
   void enforceMemoryLimit();
   void fanOut(const Channel& channel, const MessagePtr& message);
+  std::string refusalFor(size_t cost) const;
   bool in_fanout_ = false;
 
   Limits limits_;

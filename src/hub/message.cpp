@@ -1,6 +1,8 @@
 // Builds published messages and renders their JSON object once, at publish time.
 #include "hub/message.h"
 
+#include <algorithm>
+
 #include "util/json.h"
 
 namespace holdfast::hub {
@@ -57,6 +59,14 @@ MessagePtr makeMessage(std::string channel, std::string epoch, uint64_t seq, std
   m->order = order;
   m->json = renderJson(*m, data, data_is_json);
   return m;
+}
+
+bool isValidEventName(std::string_view name) {
+  auto allowed = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == ':' || c == '-';
+  };
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), allowed);
 }
 
 } // namespace holdfast::hub

@@ -30,6 +30,10 @@ struct Message {
 
 using MessagePtr = std::shared_ptr<const Message>;
 
+// Event names: 1..64 chars of [A-Za-z0-9_.:-] (no CR/LF or anything that could inject SSE
+// lines). Checked where events enter: publish requests and the state file.
+bool isValidEventName(std::string_view name);
+
 // Builds a message and renders its json. `data_is_json` means `data` is valid JSON text to embed
 // as is (surrounding whitespace trimmed); otherwise it is embedded as a JSON string. An empty
 // `event` becomes "message". `mono_ms` and `order` are the Hub's bookkeeping fields.

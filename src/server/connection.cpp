@@ -10,7 +10,6 @@
 #include <cstring>
 
 #include "fcgi/encoder.h"
-#include "server/held.h"
 #include "server/server.h"
 #include "util/log.h"
 
@@ -21,17 +20,13 @@ constexpr int kReadsPerWakeup = 8;  // fairness: other connections get a turn
 constexpr size_t kMaxParts = 8;
 } // namespace
 
-Connection::Connection(Server& server, uint64_t id, int fd, ListenerKind kind)
+Connection::Connection(Server& server, uint64_t id, int fd, app::Socket kind)
     : server_(server), id_(id), fd_(fd), kind_(kind) {}
 
 Connection::~Connection() {
   teardown();
   if (read_ev_set_)
-    event_del(&read_ev_);
-  if (write_ev_)
-    event_free(write_ev_);
-  if (outq_)
-    evbuffer_free(outq_);
+    event_del(&read_ev_);  // embedded event: removed from the loop, nothing to free
 }
 
 bool Connection::start() {
@@ -75,15 +70,15 @@ void Connection::readSome() {
   }
 }
 
-Request* Connection::find(uint16_t fcgi_id) {
+FcgiRequest* Connection::find(uint16_t fcgi_id) {
   for (auto& r : requests_) {
-    if (r->fcgi_id == fcgi_id && r->state != Request::State::kDone)
+    if (r->fcgi_id == fcgi_id && r->state != FcgiRequest::State::kDone)
       return r.get();
   }
   return nullptr;
 }
 
-Request* Connection::findBySerial(uint64_t serial) {
+FcgiRequest* Connection::findBySerial(uint64_t serial) {
   for (auto& r : requests_) {
     if (r->serial == serial)
       return r.get();
@@ -105,16 +100,11 @@ void Connection::onBeginRequest(uint16_t id, uint16_t role, bool keep_conn) {
     answerUnknownRole(id);
     return;
   }
-  auto request = std::make_unique<Request>();
-  request->serial = server_.nextSerial();
-  request->fcgi_id = id;
-  request->role = role;
-  request->keep_conn = keep_conn;
-  requests_.push_back(std::move(request));
+  requests_.push_back(std::make_unique<FcgiRequest>(*this, server_.nextSerial(), id, keep_conn));
 }
 
 void Connection::onParam(uint16_t id, std::string_view name, std::string_view value) {
-  Request* r = find(id);
+  FcgiRequest* r = find(id);
   if (!r)
     return;
   // Only the params Holdfast reads are kept; the rest are dropped here.
@@ -137,12 +127,12 @@ void Connection::onParam(uint16_t id, std::string_view name, std::string_view va
 }
 
 void Connection::onParamsEnd(uint16_t id) {
-  if (Request* r = find(id))
-    r->state = Request::State::kBody;
+  if (FcgiRequest* r = find(id))
+    r->state = FcgiRequest::State::kBody;
 }
 
 void Connection::onStdin(uint16_t id, std::string_view data) {
-  Request* r = find(id);
+  FcgiRequest* r = find(id);
   if (!r || r->body_too_large)
     return;
   // The body limit is enforced while reading: Apache streams chunked bodies with no
@@ -156,15 +146,15 @@ void Connection::onStdin(uint16_t id, std::string_view data) {
 }
 
 void Connection::onStdinEnd(uint16_t id) {
-  Request* r = find(id);
-  if (!r || r->state == Request::State::kActive || state_ == ConnState::kClosed)
+  FcgiRequest* r = find(id);
+  if (!r || r->state == FcgiRequest::State::kActive || state_ == ConnState::kClosed)
     return;
-  r->state = Request::State::kActive;
+  r->state = FcgiRequest::State::kActive;
   server_.dispatch(*this, *r);
 }
 
 void Connection::onAbortRequest(uint16_t id) {
-  Request* r = find(id);
+  FcgiRequest* r = find(id);
   if (!r)
     return;
   if (r->held && !r->held->done()) {
@@ -195,9 +185,9 @@ void Connection::onUnknownType(uint8_t type) {
   writeRecords(0, {}, out);
 }
 
-void Connection::send(Request& request, std::initializer_list<std::string_view> parts,
+void Connection::send(FcgiRequest& request, std::initializer_list<std::string_view> parts,
                       bool finish) {
-  if (request.state == Request::State::kDone)
+  if (request.state == FcgiRequest::State::kDone)
     return;
   if (!finish) {
     writeRecords(request.fcgi_id, parts, {});
@@ -210,10 +200,8 @@ void Connection::send(Request& request, std::initializer_list<std::string_view> 
   markFinished(request);
 }
 
-void Connection::finish(Request& request) { send(request, {}, true); }
-
-void Connection::markFinished(Request& request) {
-  request.state = Request::State::kDone;
+void Connection::markFinished(FcgiRequest& request) {
+  request.state = FcgiRequest::State::kDone;
   parser_.endRequest(request.fcgi_id);
   server_.scheduleRelease(id_, request.serial);
   if (!request.keep_conn && state_ == ConnState::kOpen)
@@ -265,7 +253,7 @@ void Connection::writeRecords(uint16_t fcgi_id, std::initializer_list<std::strin
     writeVector(iov, n, total);
 }
 
-size_t Connection::pendingOutput() const { return outq_ ? evbuffer_get_length(outq_) : 0; }
+size_t Connection::pendingOutput() const { return outq_ ? evbuffer_get_length(outq_.get()) : 0; }
 
 // Output is corked for the rest of the current loop pass: bytes are appended to the queue and
 // the server flushes every connection that has output once, after the callbacks that are ready
@@ -274,9 +262,9 @@ size_t Connection::pendingOutput() const { return outq_ ? evbuffer_get_length(ou
 void Connection::writeVector(iovec* iov, int count, size_t total) {
   bool was_empty = pendingOutput() == 0;
   if (!outq_)
-    outq_ = evbuffer_new();
+    outq_.reset(evbuffer_new());
   for (int i = 0; i < count; ++i)
-    evbuffer_add(outq_, iov[i].iov_base, iov[i].iov_len);
+    evbuffer_add(outq_.get(), iov[i].iov_base, iov[i].iov_len);
   (void)total;
   if (blocked_) {
     // The socket did not take the last flush: the client is not reading. Over the cap the
@@ -297,8 +285,8 @@ void Connection::writeVector(iovec* iov, int count, size_t total) {
 void Connection::flush() {
   if (!outq_ || state_ == ConnState::kClosed)
     return;
-  while (evbuffer_get_length(outq_) > 0) {
-    int n = evbuffer_write(outq_, fd_);
+  while (evbuffer_get_length(outq_.get()) > 0) {
+    int n = evbuffer_write(outq_.get(), fd_);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -307,20 +295,19 @@ void Connection::flush() {
     }
     if (n <= 0) {
       if (!write_ev_)
-        write_ev_ =
-            event_new(server_.base(), fd_, EV_WRITE | EV_PERSIST, &Connection::onWritable, this);
+        write_ev_.reset(
+            event_new(server_.base(), fd_, EV_WRITE | EV_PERSIST, &Connection::onWritable, this));
       if (!blocked_)
-        event_add(write_ev_, nullptr);
+        event_add(write_ev_.get(), nullptr);
       blocked_ = true;
       return;
     }
   }
   if (blocked_) {
-    event_del(write_ev_);
+    event_del(write_ev_.get());
     blocked_ = false;
   }
-  evbuffer_free(outq_);  // idle connections keep no output buffer
-  outq_ = nullptr;
+  outq_.reset();  // idle connections keep no output buffer
   maybeFinishDraining();
 }
 
@@ -328,7 +315,7 @@ void Connection::maybeFinishDraining() {
   if (state_ != ConnState::kDraining || pendingOutput() > 0)
     return;
   for (auto& r : requests_) {
-    if (r->state != Request::State::kDone)
+    if (r->state != FcgiRequest::State::kDone)
       return;
   }
   close("done");
@@ -341,7 +328,7 @@ void Connection::close(const char* reason) {
   if (read_ev_set_)
     event_del(&read_ev_);
   if (write_ev_)
-    event_del(write_ev_);
+    event_del(write_ev_.get());
   HF_DEBUG("connection closed", util::logField("conn", static_cast<long long>(id_)) +
                                     util::logField("reason", reason));
   server_.scheduleClose(id_);
@@ -370,5 +357,17 @@ void Connection::teardown() {
     fd_ = -1;
   }
 }
+
+// ---- FcgiRequest: the response side of app::Request on this connection ----
+
+void FcgiRequest::write(std::initializer_list<std::string_view> parts) { conn_.send(*this, parts); }
+
+void FcgiRequest::finish(std::initializer_list<std::string_view> parts) {
+  conn_.send(*this, parts, true);
+}
+
+bool FcgiRequest::ended() const { return state == State::kDone || conn_.isClosed(); }
+
+app::RequestRef FcgiRequest::ref() const { return app::RequestRef{conn_.id(), serial}; }
 
 } // namespace holdfast::server

@@ -16,18 +16,16 @@
 #include <string_view>
 #include <vector>
 
+#include "app/request.h"
 #include "fcgi/parser.h"
-#include "server/request.h"
+#include "server/event_handles.h"
+#include "server/fcgi_request.h"
 
 #include <event2/event_struct.h>
-
-struct evbuffer;
 
 namespace holdfast::server {
 
 class Server;
-
-enum class ListenerKind : uint8_t { kControl, kData };
 
 enum class ConnState : uint8_t {
   kOpen,     // reading and writing
@@ -37,32 +35,32 @@ enum class ConnState : uint8_t {
 
 class Connection final : public fcgi::Visitor {
 public:
-  Connection(Server& server, uint64_t id, int fd, ListenerKind kind);
+  Connection(Server& server, uint64_t id, int fd, app::Socket kind);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   bool start();  // registers the read event
   uint64_t id() const { return id_; }
-  ListenerKind kind() const { return kind_; }
+  app::Socket kind() const { return kind_; }
   ConnState state() const { return state_; }
   bool isClosed() const { return state_ == ConnState::kClosed; }
 
   // Output. All are no-ops once closed. Over the output cap the connection is dropped as slow.
   // Queues `parts` as STDOUT records (written at the end of the loop pass, see writeVector);
   // with `finish` also ends the request like finish().
-  void send(Request& request, std::initializer_list<std::string_view> parts, bool finish = false);
-  void sendStdout(Request& request, std::string_view data) { send(request, {data}); }
+  void send(FcgiRequest& request, std::initializer_list<std::string_view> parts,
+            bool finish = false);
   // Ends the request: empty STDOUT, END_REQUEST, marks it kDone and schedules its release.
   // Without KEEP_CONN the connection drains and closes.
-  void finish(Request& request);
+  void finish(FcgiRequest& request) { send(request, {}, true); }
 
   // Marks the connection closed (idempotent) and schedules teardown. `gone` counts a client
   // that left while a request was held.
   void close(const char* reason);
 
   Server& server() { return server_; }
-  Request* findBySerial(uint64_t serial);
+  FcgiRequest* findBySerial(uint64_t serial);
   // Releases one finished request (called by the Server's deferred pass).
   void release(uint64_t serial);
   // Releases every request (deferred teardown), then closes the fd.
@@ -80,13 +78,13 @@ public:
 private:
   void writeRecords(uint16_t fcgi_id, std::initializer_list<std::string_view> parts,
                     std::string_view tail);
-  void markFinished(Request& request);
+  void markFinished(FcgiRequest& request);
   static void onReadable(int fd, short what, void* arg);
   static void onWritable(int fd, short what, void* arg);
   void readSome();
   void writeVector(iovec* iov, int count, size_t total);
   void maybeFinishDraining();
-  Request* find(uint16_t fcgi_id);
+  FcgiRequest* find(uint16_t fcgi_id);
   void answerUnknownRole(uint16_t id);
 
   // fcgi::Visitor
@@ -102,16 +100,16 @@ private:
   Server& server_;
   uint64_t id_;
   int fd_;
-  ListenerKind kind_;
+  app::Socket kind_;
   ConnState state_ = ConnState::kOpen;
   bool dropped_slow_ = false;
   bool blocked_ = false;  // the socket refused output; EV_WRITE is armed
   event read_ev_{};             // embedded: one allocation less per connection
   bool read_ev_set_ = false;
-  event* write_ev_ = nullptr;  // created when output first backs up
-  evbuffer* outq_ = nullptr;   // created when output first backs up, freed when drained
+  EventPtr write_ev_;   // created when output first backs up
+  EvbufferPtr outq_;    // created when output first backs up, freed when drained
   fcgi::Parser parser_;
-  std::vector<std::unique_ptr<Request>> requests_;
+  std::vector<std::unique_ptr<FcgiRequest>> requests_;
 };
 
 } // namespace holdfast::server

@@ -10,11 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "http/query.h"
-#include "server/handlers.h"
-#include "server/held.h"
-#include "server/respond.h"
-#include "server/sessions.h"
+#include "engine/memory_engine.h"
 #include "util/log.h"
 
 namespace holdfast::server {
@@ -22,45 +18,38 @@ namespace {
 constexpr int kAcceptsPerWakeup = 256;
 constexpr int64_t kShutdownGraceMs = 3000;
 
-hub::Limits hubLimits(const config::Config& c) {
-  hub::Limits l;
-  l.max_messages = c.buffer_messages;
-  l.max_age_ms = static_cast<int64_t>(c.buffer_age) * 1000;
-  l.max_bytes = c.buffer_bytes;
-  l.memory_limit = c.memory_limit;
-  l.batch_max = c.batch_max;
-  return l;
-}
+const char* kindName(app::Socket kind) { return kind == app::Socket::kControl ? "control" : "data"; }
 
-const char* kindName(ListenerKind kind) { return kind == ListenerKind::kControl ? "control" : "data"; }
+int64_t sessionTtlMs(const config::Config& c) { return static_cast<int64_t>(c.session_ttl) * 1000; }
+
+EventPtr newEvent(event_base* base, short what, event_callback_fn fn, void* arg) {
+  return EventPtr(event_new(base, -1, what, fn, arg));
+}
 } // namespace
 
 Server::Server(event_base* base, config::Config config, const util::Clock& clock,
-               util::Random& random)
-    : base_(base), config_(std::move(config)), clock_(clock), random_(random),
-      hub_(hubLimits(config_), clock_, random_),
-      sessions_(std::make_unique<SessionTable>(clock_, random_,
-                                               static_cast<int64_t>(config_.session_ttl) * 1000)) {
+               util::Random& random, engine::Engine& engine)
+    : base_(base), config_(std::move(config)), clock_(clock), engine_(engine),
+      sessions_(clock_, random, sessionTtlMs(config_)),
+      ctx_{engine_, sessions_, config_, clock_, random, stats_, frames_, *this},
+      timer_ev_(newEvent(base_, 0, &Server::onTimer, this)),
+      cleanup_ev_(newEvent(base_, 0, &Server::onCleanup, this)),
+      flush_ev_(newEvent(base_, 0, &Server::onFlush, this)),
+      accept_pause_ev_(newEvent(base_, 0, &Server::onAcceptPauseEnd, this)),
+      sweep_ev_(newEvent(base_, EV_PERSIST, &Server::onSweep, this)),
+      shutdown_ev_(newEvent(base_, EV_PERSIST, &Server::onShutdownTick, this)) {
   stats_.started_ms = clock_.nowMs();
-  timer_ev_ = evtimer_new(base_, &Server::onTimer, this);
-  cleanup_ev_ = event_new(base_, -1, 0, &Server::onCleanup, this);
-  flush_ev_ = event_new(base_, -1, 0, &Server::onFlush, this);
-  accept_pause_ev_ = evtimer_new(base_, &Server::onAcceptPauseEnd, this);
-  sweep_ev_ = event_new(base_, -1, EV_PERSIST, &Server::onSweep, this);
-  shutdown_ev_ = event_new(base_, -1, EV_PERSIST, &Server::onShutdownTick, this);
 }
 
+// Connections go first: their requests' held subscribers unsubscribe from the engine and
+// detach from sessions, which are still alive here.
 Server::~Server() {
   connections_.clear();
   closeListeners();
-  for (event* ev : {timer_ev_, cleanup_ev_, flush_ev_, accept_pause_ev_, sweep_ev_, shutdown_ev_}) {
-    if (ev)
-      event_free(ev);
-  }
 }
 
-bool Server::openOne(ListenerKind kind, std::vector<std::string>& errors) {
-  const std::string& address = kind == ListenerKind::kControl ? config_.control : config_.data;
+bool Server::openOne(app::Socket kind, std::vector<std::string>& errors) {
+  const std::string& address = kind == app::Socket::kControl ? config_.control : config_.data;
   std::string error;
   ListenSocket socket;
   std::string shown = address;
@@ -78,23 +67,23 @@ bool Server::openOne(ListenerKind kind, std::vector<std::string>& errors) {
     return false;
   }
   HF_INFO("listening", util::logField("socket", kindName(kind)) + util::logField("address", shown));
-  listeners_.push_back(std::make_unique<Listener>(Listener{this, std::move(socket), kind}));
+  listeners_.push_back(std::make_unique<Listener>(Listener{this, std::move(socket), kind, {}}));
   return true;
 }
 
 bool Server::open(std::vector<std::string>& errors) {
-  bool ok = openOne(ListenerKind::kControl, errors);
-  ok = openOne(ListenerKind::kData, errors) && ok;
+  bool ok = openOne(app::Socket::kControl, errors);
+  ok = openOne(app::Socket::kData, errors) && ok;
   return ok;
 }
 
 void Server::start() {
   for (auto& l : listeners_) {
-    l->ev = event_new(base_, l->socket.fd(), EV_READ | EV_PERSIST, &Server::onAccept, l.get());
-    event_add(l->ev, nullptr);
+    l->ev.reset(event_new(base_, l->socket.fd(), EV_READ | EV_PERSIST, &Server::onAccept, l.get()));
+    event_add(l->ev.get(), nullptr);
   }
   timeval one_second{1, 0};
-  event_add(sweep_ev_, &one_second);
+  event_add(sweep_ev_.get(), &one_second);
 }
 
 void Server::onAccept(int, short, void* arg) {
@@ -116,20 +105,25 @@ void Server::accept(Listener& listener) {
         HF_WARN("accept failed", util::logField("error", strerror(errno)));
       return;
     }
-    // Push frames are small and latency-bound: no Nagle delay on tcp: listeners (on unix
-    // sockets the call fails harmlessly).
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    uint64_t id = ++last_conn_id_;
-    auto conn = std::make_unique<Connection>(*this, id, fd, listener.kind);
-    if (!conn->start()) {
-      HF_ERROR("cannot watch a new connection", {});
-      continue;  // the destructor closes fd
-    }
-    ++stats_.accepted;
-    ++stats_.connections[static_cast<size_t>(listener.kind)];
-    connections_.emplace(id, std::move(conn));
+    adopt(fd, listener.kind);
   }
+}
+
+// A new FastCGI connection from the web server.
+void Server::adopt(int fd, app::Socket kind) {
+  // Push frames are small and latency-bound: no Nagle delay on tcp: listeners (on unix
+  // sockets the call fails harmlessly).
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  uint64_t id = ++last_conn_id_;
+  auto conn = std::make_unique<Connection>(*this, id, fd, kind);
+  if (!conn->start()) {
+    HF_ERROR("cannot watch a new connection", {});
+    return;  // the destructor closes fd
+  }
+  ++stats_.accepted;
+  ++stats_.connections[static_cast<size_t>(kind)];
+  connections_.emplace(id, std::move(conn));
 }
 
 // Out of descriptors: the listen sockets stay readable, so a level-triggered accept would spin.
@@ -142,10 +136,10 @@ void Server::pauseAccepting() {
           util::logField("connections", static_cast<long long>(connections_.size())));
   for (auto& l : listeners_) {
     if (l->ev)
-      event_del(l->ev);
+      event_del(l->ev.get());
   }
   timeval pause{0, 100 * 1000};
-  evtimer_add(accept_pause_ev_, &pause);
+  evtimer_add(accept_pause_ev_.get(), &pause);
 }
 
 void Server::onAcceptPauseEnd(int, short, void* arg) {
@@ -155,16 +149,13 @@ void Server::onAcceptPauseEnd(int, short, void* arg) {
     return;
   for (auto& l : self->listeners_) {
     if (l->ev)
-      event_add(l->ev, nullptr);
+      event_add(l->ev.get(), nullptr);
   }
 }
 
 void Server::closeListeners() {
   for (auto& l : listeners_) {
-    if (l->ev) {
-      event_free(l->ev);
-      l->ev = nullptr;
-    }
+    l->ev.reset();
     l->socket.close();
   }
 }
@@ -174,57 +165,29 @@ Connection* Server::connection(uint64_t id) {
   return it == connections_.end() ? nullptr : it->second.get();
 }
 
-void Server::dispatch(Connection& conn, Request& request) {
-  auto target = http::splitTarget(request.in->request_uri);
-  if (!target) {
-    respondError(*this, conn, request, 400, "bad_request", "REQUEST_URI is not a valid path");
-    return;
-  }
-  if (shutting_down_) {
-    respondError(*this, conn, request, 503, "shutting_down", "server is shutting down",
-                 "Retry-After: 2\r\n");
-    return;
-  }
-  if (request.body_too_large) {
-    respondError(*this, conn, request, 413, "body_too_large",
-                 "request body exceeds max_body (" + std::to_string(config_.max_body) + " bytes)");
-    return;
-  }
-  if (conn.kind() == ListenerKind::kData &&
-      stats_.connections[static_cast<size_t>(ListenerKind::kData)] > config_.max_connections) {
-    respondError(*this, conn, request, 503, "overloaded",
-                 "too many subscriber connections (max_connections)", "Retry-After: 5\r\n");
-    return;
-  }
-  if (request.in->method == "OPTIONS") {
-    respondPreflight(*this, conn, request);
-    return;
-  }
-  if (conn.kind() == ListenerKind::kControl)
-    handleControl(*this, conn, request, *target);
-  else
-    handleData(*this, conn, request, *target);
+app::Request* Server::find(app::RequestRef ref) {
+  Connection* conn = connection(ref.conn_id);
+  return conn ? conn->findBySerial(ref.serial) : nullptr;
 }
 
 // ---- deferred work ----
 
-void Server::wakeCleanup() { event_active(cleanup_ev_, EV_TIMEOUT, 0); }
 
 void Server::scheduleRelease(uint64_t conn_id, uint64_t serial) {
   pending_release_.emplace_back(conn_id, serial);
-  wakeCleanup();
+  event_active(cleanup_ev_.get(), EV_TIMEOUT, 0);
 }
 
 void Server::scheduleClose(uint64_t conn_id) {
   pending_close_.push_back(conn_id);
-  wakeCleanup();
+  event_active(cleanup_ev_.get(), EV_TIMEOUT, 0);
 }
 
 void Server::onCleanup(int, short, void* arg) { static_cast<Server*>(arg)->runCleanup(); }
 
 void Server::scheduleFlush(uint64_t conn_id) {
   if (pending_flush_.empty())
-    event_active(flush_ev_, EV_TIMEOUT, 0);
+    event_active(flush_ev_.get(), EV_TIMEOUT, 0);
   pending_flush_.push_back(conn_id);
 }
 
@@ -247,42 +210,50 @@ void Server::onFlush(int, short, void* arg) {
 // own callback and outside of any fan-out.
 void Server::runCleanup() {
   while (!pending_release_.empty() || !pending_close_.empty()) {
-    auto releases = std::move(pending_release_);
-    pending_release_.clear();
-    for (auto [conn_id, serial] : releases) {
-      if (Connection* c = connection(conn_id))
-        c->release(serial);
-    }
-    auto closes = std::move(pending_close_);
-    pending_close_.clear();
-    for (uint64_t id : closes) {
-      auto it = connections_.find(id);
-      if (it == connections_.end())
-        continue;
-      it->second->teardown();
-      --stats_.connections[static_cast<size_t>(it->second->kind())];
-      connections_.erase(it);
-    }
+    releaseAll();
+    closeAll();
+  }
+}
+
+void Server::releaseAll() {
+  auto releases = std::move(pending_release_);
+  pending_release_.clear();
+  for (auto [conn_id, serial] : releases) {
+    if (Connection* c = connection(conn_id))
+      c->release(serial);
+  }
+}
+
+void Server::closeAll() {
+  auto closes = std::move(pending_close_);
+  pending_close_.clear();
+  for (uint64_t id : closes) {
+    auto it = connections_.find(id);
+    if (it == connections_.end())
+      continue;
+    it->second->teardown();
+    --stats_.connections[static_cast<size_t>(it->second->kind())];
+    connections_.erase(it);
   }
 }
 
 // ---- timers: one libevent timer for the earliest of a heap of (deadline, id) entries ----
 
-void Server::addTimer(int64_t deadline_ms, uint64_t conn_id, uint64_t serial, TimerKind kind) {
+void Server::addTimer(int64_t deadline_ms, app::RequestRef ref, app::TimerKind kind) {
   bool earliest = timers_.empty() || deadline_ms < timers_.top().deadline;
-  timers_.push(Timer{deadline_ms, conn_id, serial, kind});
+  timers_.push(Timer{deadline_ms, ref, kind});
   if (earliest)
     armTimer();
 }
 
 void Server::armTimer() {
   if (timers_.empty()) {
-    evtimer_del(timer_ev_);
+    evtimer_del(timer_ev_.get());
     return;
   }
   int64_t delay = std::max<int64_t>(0, timers_.top().deadline - clock_.nowMs());
   timeval tv{static_cast<time_t>(delay / 1000), static_cast<suseconds_t>((delay % 1000) * 1000)};
-  evtimer_add(timer_ev_, &tv);
+  evtimer_add(timer_ev_.get(), &tv);
 }
 
 void Server::onTimer(int, short, void* arg) {
@@ -296,23 +267,27 @@ void Server::onTimer(int, short, void* arg) {
   self->armTimer();
 }
 
+// The held request `ref` names while it still waits for its answer, or nullptr.
+app::Held* Server::liveHeld(app::RequestRef ref) {
+  Connection* conn = connection(ref.conn_id);
+  FcgiRequest* r = conn && !conn->isClosed() ? conn->findBySerial(ref.serial) : nullptr;
+  return r && r->held && !r->held->done() ? &*r->held : nullptr;
+}
+
 void Server::fireTimer(const Timer& timer) {
-  Connection* conn = connection(timer.conn_id);
-  if (!conn || conn->isClosed())
-    return;
-  Request* request = conn->findBySerial(timer.serial);
-  if (!request || !request->held || request->held->done())
+  app::Held* held = liveHeld(timer.ref);
+  if (!held)
     return;  // a normal miss: the request ended before its timer
   switch (timer.kind) {
-  case TimerKind::kPollTimeout: request->held->onPollTimeout(); break;
-  case TimerKind::kStream: request->held->onStreamTimer(); break;
+  case app::TimerKind::kPollTimeout: held->onPollTimeout(); break;
+  case app::TimerKind::kStream: held->onStreamTimer(); break;
   }
 }
 
 void Server::onSweep(int, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
-  self->hub_.sweep();
-  self->sessions_->expire();
+  self->engine_.sweep();
+  self->sessions_.expire();
   self->compactTimers();
 }
 
@@ -323,11 +298,8 @@ void Server::compactTimers() {
     return;
   std::vector<Timer> live;
   while (!timers_.empty()) {
-    const Timer& t = timers_.top();
-    Connection* conn = connection(t.conn_id);
-    Request* r = conn && !conn->isClosed() ? conn->findBySerial(t.serial) : nullptr;
-    if (r && r->held && !r->held->done())
-      live.push_back(t);
+    if (liveHeld(timers_.top().ref))
+      live.push_back(timers_.top());
     timers_.pop();
   }
   timers_ = decltype(timers_)(std::greater<Timer>(), std::move(live));
@@ -343,14 +315,14 @@ void Server::beginShutdown() {
   HF_INFO("shutting down", util::logField("held", static_cast<long long>(stats_.heldTotal())));
   closeListeners();
   for (auto& [id, conn] : connections_) {
-    conn->forEachRequest([](Request& r) {
+    conn->forEachRequest([](FcgiRequest& r) {
       if (r.held && !r.held->done())
         r.held->reconnect("shutdown");
     });
   }
   shutdown_deadline_ = clock_.nowMs() + kShutdownGraceMs;
   timeval tick{0, 20 * 1000};
-  event_add(shutdown_ev_, &tick);
+  event_add(shutdown_ev_.get(), &tick);
 }
 
 void Server::onShutdownTick(int, short, void* arg) {
@@ -359,7 +331,7 @@ void Server::onShutdownTick(int, short, void* arg) {
   for (auto& [id, conn] : self->connections_)
     flushed = flushed && conn->pendingOutput() == 0;
   if (flushed || self->clock_.nowMs() >= self->shutdown_deadline_) {
-    event_del(self->shutdown_ev_);
+    event_del(self->shutdown_ev_.get());
     event_base_loopexit(self->base_, nullptr);
   }
 }
@@ -380,8 +352,8 @@ void Server::reload() {
   fresh.control_mount = config_.control_mount;
   fresh.data_mount = config_.data_mount;
   config_ = std::move(fresh);
-  hub_.setLimits(hubLimits(config_));
-  sessions_->setTtl(static_cast<int64_t>(config_.session_ttl) * 1000);
+  engine_.setLimits(engine::hubLimits(config_));
+  sessions_.setTtl(sessionTtlMs(config_));
   util::LogLevel level;
   if (util::parseLogLevel(config_.log_level, level))
     util::setLogLevel(level);

@@ -1,7 +1,6 @@
 // Atomic state file for channel history.
 #include "store/state_file.h"
 
-#include "transport/transport.h"
 #include "util/json.h"
 
 #include <fcntl.h>
@@ -84,7 +83,7 @@ bool parseChannel(Reader& r, hub::Hub& hub, LoadStats& stats, std::string& error
     if (m->seq == 0 || m->seq > last_seq || (!messages.empty() && m->seq <= messages.back()->seq))
       return fail(error, r, "message sequence out of order");
     // What is loaded is sent to clients as is: check it like a publish would be checked.
-    if (!transport::isValidEventName(event) || m->time_ms < 0 || json.empty() ||
+    if (!hub::isValidEventName(event) || m->time_ms < 0 || json.empty() ||
         json.front() != '{' || !util::validateJson(json).ok)
       return fail(error, r, "bad message event, time or JSON");
     m->channel = name;

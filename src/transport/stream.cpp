@@ -84,7 +84,7 @@ void appendSse(std::string& out, std::string_view event, std::string_view json,
   // Callers validate event names (isValidEventName) and cursors hold no CR/LF; a line break
   // here would let data inject SSE fields, so release builds drop such a line rather than
   // write it.
-  assert(event.empty() || isValidEventName(event));
+  assert(event.empty() || hub::isValidEventName(event));
   assert(sse_id.find_first_of("\r\n") == std::string_view::npos);
   out.reserve(out.size() + json.size() + event.size() + sse_id.size() + 32);
   if (!sse_id.empty() && sse_id.find_first_of("\r\n") == std::string_view::npos) {
@@ -92,7 +92,7 @@ void appendSse(std::string& out, std::string_view event, std::string_view json,
     out.append(sse_id);
     out.push_back('\n');
   }
-  if (!event.empty() && isValidEventName(event)) {
+  if (!event.empty() && hub::isValidEventName(event)) {
     out.append("event: ", 7);
     out.append(event);
     out.push_back('\n');

@@ -56,16 +56,6 @@ bool isValidCallback(std::string_view name) {
   return true;
 }
 
-bool isValidEventName(std::string_view name) {
-  if (name.empty() || name.size() > 64)
-    return false;
-  for (char c : name) {
-    if (!isAlpha(c) && !isDigit(c) && c != '_' && c != '.' && c != ':' && c != '-')
-      return false;
-  }
-  return true;
-}
-
 std::string contentType(const Context& ctx) {
   switch (ctx.kind) {
   case Kind::kLongpoll:

@@ -33,8 +33,6 @@ bool isStreaming(Kind kind);
 
 // ^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$
 bool isValidCallback(std::string_view name);
-// Event names: 1..64 chars of [A-Za-z0-9_.:-] (no CR/LF or anything that could inject SSE lines).
-bool isValidEventName(std::string_view name);
 
 // Per-response rendering parameters.
 struct Context {

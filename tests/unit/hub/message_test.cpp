@@ -65,3 +65,19 @@ TEST_CASE("message JSON: an empty JSON body still renders valid JSON", "[hub][me
   auto doc = parse(m->json);
   CHECK(doc["data"].IsString());
 }
+
+using namespace std::string_literals;
+
+TEST_CASE("isValidEventName allows 1..64 of [A-Za-z0-9_.:-]", "[hub]") {
+  for (const std::string& ok :
+       {"message"s, "a"s, "chat.msg"s, "ns:event"s, "x-y_z"s, "123"s, "-"s, std::string(64, 'e')}) {
+    INFO(ok);
+    CHECK(holdfast::hub::isValidEventName(ok));
+  }
+  for (const std::string& bad :
+       {""s, "a b"s, "a\nb"s, "a\r"s, "evt\r\ndata: x"s, "evt\n\nid: 1"s, std::string(65, 'e'),
+        "\xC3\xA9"s, "a/b"s, "a,b"s, "a\0b"s, "a\tb"s}) {
+    INFO(bad);
+    CHECK_FALSE(holdfast::hub::isValidEventName(bad));
+  }
+}

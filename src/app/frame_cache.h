@@ -10,7 +10,7 @@
 #include "hub/message.h"
 #include "transport/transport.h"
 
-namespace holdfast::server {
+namespace holdfast::app {
 
 class FrameCache {
 public:
@@ -46,4 +46,4 @@ private:
   uint64_t misses_ = 0;
 };
 
-} // namespace holdfast::server
+} // namespace holdfast::app

@@ -1,11 +1,9 @@
 // CGI response helpers.
-#include "server/respond.h"
+#include "app/respond.h"
 
-#include "server/connection.h"
-#include "server/server.h"
-#include "util/json.h"
+#include "util/json_writer.h"
 
-namespace holdfast::server {
+namespace holdfast::app {
 
 std::string_view reasonPhrase(int status) {
   switch (status) {
@@ -31,17 +29,17 @@ std::string_view reasonPhrase(int status) {
   }
 }
 
-bool originAllowed(const Server& server, std::string_view origin) {
+bool originAllowed(const config::Config& config, std::string_view origin) {
   if (origin.empty())
     return false;
-  for (const auto& allowed : server.config().allowed_origins) {
+  for (const auto& allowed : config.allowed_origins) {
     if (allowed == "*" || allowed == origin)
       return true;
   }
   return false;
 }
 
-std::string headerBlock(const Server& server, const Request& request, int status,
+std::string headerBlock(const config::Config& config, const Request& request, int status,
                         std::string_view content_type, std::string_view extra) {
   std::string h;
   h.reserve(256 + extra.size());
@@ -56,7 +54,7 @@ std::string headerBlock(const Server& server, const Request& request, int status
     h += "\r\n";
   }
   h += "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\n";
-  if (originAllowed(server, request.origin)) {
+  if (originAllowed(config, request.origin)) {
     h += "Access-Control-Allow-Origin: ";
     h += request.origin;
     h += "\r\nAccess-Control-Allow-Credentials: true\r\n"
@@ -67,41 +65,39 @@ std::string headerBlock(const Server& server, const Request& request, int status
   return h;
 }
 
-void respond(Server& server, Connection& conn, Request& request, int status,
-             std::string_view content_type, std::string_view body, std::string_view extra) {
-  ++server.stats().responses[status];
-  std::string out = headerBlock(server, request, status, content_type, extra);
-  out.append(body);
+void respond(Context& ctx, Request& request, int status, std::string_view content_type,
+             std::string_view body, std::string_view extra) {
+  ++ctx.stats.responses[status];
+  std::string head = headerBlock(ctx.config, request, status, content_type, extra);
   request.headers_sent = true;
-  conn.sendStdout(request, out);
-  conn.finish(request);
+  request.finish({head, body});
 }
 
-void respondJson(Server& server, Connection& conn, Request& request, int status,
-                 std::string_view json, std::string_view extra) {
-  respond(server, conn, request, status, "application/json", json, extra);
+void respondJson(Context& ctx, Request& request, int status, std::string_view json,
+                 std::string_view extra) {
+  respond(ctx, request, status, "application/json", json, extra);
 }
 
-void respondError(Server& server, Connection& conn, Request& request, int status,
-                  std::string_view code, std::string_view message, std::string_view extra) {
-  std::string body = "{\"error\":";
-  util::appendJsonString(body, code);
-  body += ",\"message\":";
-  util::appendJsonString(body, message);
-  body += "}\n";
-  respondJson(server, conn, request, status, body, extra);
+void respondError(Context& ctx, Request& request, int status, std::string_view code,
+                  std::string_view message, std::string_view extra) {
+  util::JsonWriter w;
+  w.startObject().key("error").string(code).key("message").string(message).endObject();
+  respondJson(ctx, request, status, w.finish(), extra);
 }
 
-void respondPreflight(Server& server, Connection& conn, Request& request) {
-  if (!originAllowed(server, request.origin)) {
-    respondError(server, conn, request, 403, "forbidden_origin",
-                 "origin is not in allowed_origins");
+void respondPreflight(Context& ctx, Request& request) {
+  if (!originAllowed(ctx.config, request.origin)) {
+    respondError(ctx, request, 403, "forbidden_origin", "origin is not in allowed_origins");
     return;
   }
-  respond(server, conn, request, 204, "", "",
+  respond(ctx, request, 204, "", "",
           "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
           "Access-Control-Allow-Headers: Authorization, Content-Type, Last-Event-ID\r\n"
           "Access-Control-Max-Age: 600\r\n");
 }
 
-} // namespace holdfast::server
+std::string sessionHeader(std::string_view session) {
+  return session.empty() ? std::string() : "X-Holdfast-Session: " + std::string(session) + "\r\n";
+}
+
+} // namespace holdfast::app

@@ -1,4 +1,5 @@
-// Process-wide counters and gauges behind /stats and /metrics.
+// Process-wide counters and gauges behind /stats and /metrics. The event layer counts
+// connections; the handlers count held requests, deliveries and responses.
 #pragma once
 
 #include <array>
@@ -7,10 +8,10 @@
 
 #include "transport/transport.h"
 
-namespace holdfast::server {
+namespace holdfast::metrics {
 
 struct Stats {
-  std::array<uint64_t, 2> connections{};  // open now, by ListenerKind
+  std::array<uint64_t, 2> connections{};  // open now: [0] control, [1] data socket
   std::array<uint64_t, transport::kKindCount> held{};  // held now, by transport
   uint64_t accepted = 0;
   uint64_t delivered = 0;      // message copies written to subscribers
@@ -28,4 +29,4 @@ struct Stats {
   }
 };
 
-} // namespace holdfast::server
+} // namespace holdfast::metrics

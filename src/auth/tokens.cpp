@@ -1,5 +1,5 @@
 // HMAC-SHA256 subscribe tokens (OpenSSL libcrypto).
-#include "server/tokens.h"
+#include "auth/tokens.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -7,27 +7,10 @@
 
 #include <charconv>
 
-namespace holdfast::server {
-namespace {
+#include "util/base64url.h"
 
-std::string base64url(const unsigned char* data, size_t len) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < len; ++i) {
-    acc = (acc << 8) | data[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0)
-    out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  return out;
-}
+namespace holdfast::auth {
+namespace {
 
 std::string signature(std::string_view key, std::string_view channel, std::string_view expiry) {
   std::string msg(channel);
@@ -37,7 +20,7 @@ std::string signature(std::string_view key, std::string_view channel, std::strin
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &mac_len);
-  return base64url(mac, mac_len);
+  return util::base64url(mac, mac_len);
 }
 
 bool checkOne(std::string_view key, std::string_view token, std::string_view channel,
@@ -94,4 +77,4 @@ bool verifySubscribeToken(std::string_view key, std::string_view tokens, std::st
   return false;
 }
 
-} // namespace holdfast::server
+} // namespace holdfast::auth

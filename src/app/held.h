@@ -1,8 +1,8 @@
 // A held data request: a hub subscriber that answers a long-poll or feeds a stream.
 //
-// Ownership: owned by its Request (owned by its Connection); the references it keeps are
-// valid for its whole life. Its destructor unsubscribes it and updates the gauges; it is only
-// destroyed from the server's deferred release/teardown, never during a fan-out.
+// Ownership: owned by its Request (in place); the references it keeps are valid for its whole
+// life. Its destructor unsubscribes it and updates the gauges; it is only destroyed from the
+// event layer's deferred release/teardown, never during a fan-out.
 #pragma once
 
 #include <string>
@@ -13,15 +13,14 @@
 #include "hub/subscriber.h"
 #include "transport/transport.h"
 
-namespace holdfast::server {
+namespace holdfast::app {
 
-class Server;
-class Connection;
-struct Request;
+struct Context;
+class Request;
 
 class Held final : public hub::Subscriber {
 public:
-  Held(Connection& conn, Request& request, transport::Context ctx, hub::Cursor cursor,
+  Held(Context& app, Request& request, transport::Context ctx, hub::Cursor cursor,
        std::string session);
   Held(const Held&) = delete;
   Held& operator=(const Held&) = delete;
@@ -64,9 +63,9 @@ private:
   void endStream(std::string_view event, std::string_view json, std::string_view sse_id);
   const std::string& messageBytes(const hub::MessagePtr& message);
 
-  Server& server_;  // = conn_.server(); kept for brevity
-  Connection& conn_;
+  Context& app_;
   Request& request_;
+  uint64_t serial_;  // request_.ref().serial, kept for the destructor (no virtual call there)
   transport::Context ctx_;
   hub::Cursor cursor_;
   std::string session_;
@@ -74,4 +73,4 @@ private:
   bool done_ = false;
 };
 
-} // namespace holdfast::server
+} // namespace holdfast::app

@@ -1,31 +1,26 @@
 // Held data requests: long-poll answers and stream frames.
-#include "server/held.h"
+#include "app/held.h"
 
-#include <cassert>
+#include "app/context.h"
+#include "app/respond.h"
 
-#include "server/connection.h"
-#include "server/request.h"
-#include "server/respond.h"
-#include "server/server.h"
-#include "server/sessions.h"
-
-namespace holdfast::server {
+namespace holdfast::app {
 
 using transport::Kind;
 
 
-Held::Held(Connection& conn, Request& request, transport::Context ctx, hub::Cursor cursor,
+Held::Held(Context& app, Request& request, transport::Context ctx, hub::Cursor cursor,
            std::string session)
-    : server_(conn.server()), conn_(conn), request_(request), ctx_(std::move(ctx)),
+    : app_(app), request_(request), serial_(request.ref().serial), ctx_(std::move(ctx)),
       cursor_(std::move(cursor)), session_(std::move(session)) {
-  ++server_.stats().held[static_cast<size_t>(ctx_.kind)];
+  ++app_.stats.held[static_cast<size_t>(ctx_.kind)];
 }
 
 Held::~Held() {
-  server_.hub().unsubscribeAll(*this);
-  --server_.stats().held[static_cast<size_t>(ctx_.kind)];
+  app_.engine.unsubscribeAll(*this);
+  --app_.stats.held[static_cast<size_t>(ctx_.kind)];
   if (!session_.empty())
-    server_.sessions().detach(session_, request_.serial, cursor_);
+    app_.sessions.detach(session_, serial_, cursor_);
 }
 
 void Held::advance(const hub::Message& message) {
@@ -77,16 +72,16 @@ const std::string& Held::messageBytes(const hub::MessagePtr& message) {
     scratch = render();
     return scratch;
   }
-  return server_.frames().get(ctx_.kind, message, key, render);
+  return app_.frames.get(ctx_.kind, message, key, render);
 }
 
 void Held::deliver(const hub::MessagePtr& message) {
-  if (done_ || conn_.isClosed())
+  if (done_ || request_.ended())
     return;
   advance(*message);
-  ++server_.stats().delivered;
+  ++app_.stats.delivered;
   if (streaming()) {
-    conn_.sendStdout(request_, messageBytes(message));
+    request_.write({messageBytes(message)});
     return;
   }
   if (!session_.empty()) {
@@ -94,9 +89,9 @@ void Held::deliver(const hub::MessagePtr& message) {
     return;
   }
   done_ = true;
-  ++server_.stats().responses[200];
-  std::string head = headerBlock(server_, request_, 200, transport::contentType(ctx_));
-  conn_.send(request_, {head, messageBytes(message)}, true);
+  ++app_.stats.responses[200];
+  std::string head = headerBlock(app_.config, request_, 200, transport::contentType(ctx_));
+  request_.finish({head, messageBytes(message)});
 }
 
 void Held::answerPoll(const std::vector<hub::MessagePtr>& messages, bool heartbeat,
@@ -108,17 +103,15 @@ void Held::answerPoll(const std::vector<hub::MessagePtr>& messages, bool heartbe
   body.session = session_;
   body.heartbeat = heartbeat;
   body.closed = std::string(closed);
-  std::string extra;
-  if (!session_.empty())
-    extra = "X-Holdfast-Session: " + session_ + "\r\n";
-  respond(server_, conn_, request_, 200, transport::contentType(ctx_),
+  std::string extra = sessionHeader(session_);
+  respond(app_, request_, 200, transport::contentType(ctx_),
           transport::renderPollBody(ctx_, body), extra);
 }
 
 void Held::sendFrame(std::string_view event, std::string_view json, std::string_view sse_id) {
   std::string out;
   transport::appendFrame(out, ctx_, event, json, sse_id);
-  conn_.sendStdout(request_, out);
+  request_.write({out});
 }
 
 void Held::endStream(std::string_view event, std::string_view json, std::string_view sse_id) {
@@ -126,26 +119,26 @@ void Held::endStream(std::string_view event, std::string_view json, std::string_
   std::string out;
   transport::appendFrame(out, ctx_, event, json, sse_id);
   out += transport::tail(ctx_);
-  conn_.send(request_, {out}, true);
+  request_.finish({out});
 }
 
 void Held::channelDeleted(const std::string& channel) {
-  if (done_ || conn_.isClosed())
+  if (done_ || request_.ended())
     return;
   if (streaming()) {
     endStream("deleted", transport::deletedJson(channel), {});
     return;
   }
   done_ = true;
-  respondError(server_, conn_, request_, 410, "channel_deleted",
+  respondError(app_, request_, 410, "channel_deleted",
                "channel " + channel + " was deleted");
 }
 
 void Held::startStream(const hub::ReadResult& backlog, std::string_view extra_headers) {
   std::string cursor_text = hub::formatCursor(backlog.cursor);
-  std::string out = headerBlock(server_, request_, 200, transport::contentType(ctx_), extra_headers);
+  std::string out = headerBlock(app_.config, request_, 200, transport::contentType(ctx_), extra_headers);
   out += transport::preamble(
-      ctx_, transport::helloJson(session_, cursor_text, static_cast<int>(server_.config().heartbeat)),
+      ctx_, transport::helloJson(session_, cursor_text, static_cast<int>(app_.config.heartbeat)),
       cursor_text);
   for (const auto& gap : backlog.gaps)
     transport::appendFrame(out, ctx_, "gap", transport::gapJson(gap), {});
@@ -173,10 +166,10 @@ void Held::startStream(const hub::ReadResult& backlog, std::string_view extra_he
     transport::appendFrame(out, ctx_, m->event, transport::messageFrameJson(*m, c), c);
   }
   cursor_ = backlog.cursor;
-  server_.stats().delivered += backlog.messages.size();
-  ++server_.stats().responses[200];
+  app_.stats.delivered += backlog.messages.size();
+  ++app_.stats.responses[200];
   request_.headers_sent = true;
-  conn_.sendStdout(request_, out);
+  request_.write({out});
 }
 
 void Held::onPollTimeout() {
@@ -186,22 +179,22 @@ void Held::onPollTimeout() {
 }
 
 void Held::armStreamTimer() {
-  int64_t now = server_.clock().nowMs();
+  int64_t now = app_.clock.nowMs();
   if (expires_ms_ == 0)
-    expires_ms_ = now + static_cast<int64_t>(server_.config().max_stream_age) * 1000;
-  int64_t next = now + static_cast<int64_t>(server_.config().heartbeat) * 1000;
-  server_.addTimer(std::min(next, expires_ms_), conn_.id(), request_.serial, TimerKind::kStream);
+    expires_ms_ = now + static_cast<int64_t>(app_.config.max_stream_age) * 1000;
+  int64_t next = now + static_cast<int64_t>(app_.config.heartbeat) * 1000;
+  app_.host.addTimer(std::min(next, expires_ms_), request_.ref(), TimerKind::kStream);
 }
 
 void Held::onStreamTimer() {
   if (done_ || !streaming())
     return;
-  if (server_.clock().nowMs() >= expires_ms_) {
+  if (app_.clock.nowMs() >= expires_ms_) {
     std::string cursor = hub::formatCursor(cursor_);
     endStream("reconnect", transport::reconnectJson(cursor, "max_stream_age"), cursor);
     return;
   }
-  sendFrame("heartbeat", transport::heartbeatJson(server_.clock().wallMs()), {});
+  sendFrame("heartbeat", transport::heartbeatJson(app_.clock.wallMs()), {});
   armStreamTimer();
 }
 
@@ -220,7 +213,7 @@ void Held::reconnect(std::string_view reason) {
   body.cursor = cursor;
   body.session = session_;
   body.reconnect = true;
-  respond(server_, conn_, request_, 200, transport::contentType(ctx_),
+  respond(app_, request_, 200, transport::contentType(ctx_),
           transport::renderPollBody(ctx_, body), "Retry-After: 1\r\n");
 }
 
@@ -242,8 +235,8 @@ void Held::supersede() {
     return;
   }
   done_ = true;
-  respondError(server_, conn_, request_, 409, "session_taken_over",
+  respondError(app_, request_, 409, "session_taken_over",
                "a newer request took over session " + session_);
 }
 
-} // namespace holdfast::server
+} // namespace holdfast::app

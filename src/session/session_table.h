@@ -15,7 +15,7 @@
 #include "util/clock.h"
 #include "util/random.h"
 
-namespace holdfast::server {
+namespace holdfast::session {
 
 struct Session {
   hub::Cursor cursor;      // position after what the session's last request delivered
@@ -24,6 +24,7 @@ struct Session {
   int64_t expires_ms = 0;  // monotonic; only while detached
 };
 
+// A held request, by the ids the event layer issues (never reused).
 struct HeldRef {
   uint64_t conn_id;
   uint64_t serial;
@@ -63,4 +64,4 @@ private:
   std::unordered_map<std::string, Session> sessions_;
 };
 
-} // namespace holdfast::server
+} // namespace holdfast::session

@@ -1,7 +1,9 @@
-// Session bookkeeping.
-#include "server/sessions.h"
+// Session bookkeeping: ids, attach/detach of held requests, ttl expiry.
+#include "session/session_table.h"
 
-namespace holdfast::server {
+#include "util/base64url.h"
+
+namespace holdfast::session {
 
 std::string SessionTable::create() {
   std::string id;
@@ -76,15 +78,7 @@ size_t SessionTable::expire() {
 }
 
 bool SessionTable::isValidId(std::string_view id) {
-  if (id.size() != 22)
-    return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_';
-    if (!ok)
-      return false;
-  }
-  return true;
+  return id.size() == 22 && util::isBase64url(id);
 }
 
-} // namespace holdfast::server
+} // namespace holdfast::session

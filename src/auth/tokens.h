@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace holdfast::server {
+namespace holdfast::auth {
 
 std::string makeSubscribeToken(std::string_view key, std::string_view channel, int64_t expiry_s);
 
@@ -16,4 +16,4 @@ std::string makeSubscribeToken(std::string_view key, std::string_view channel, i
 bool verifySubscribeToken(std::string_view key, std::string_view tokens, std::string_view channel,
                           int64_t now_s, std::string& why);
 
-} // namespace holdfast::server
+} // namespace holdfast::auth

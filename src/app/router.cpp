@@ -1,0 +1,41 @@
+// Request routing.
+#include "app/router.h"
+
+#include "app/control.h"
+#include "app/respond.h"
+#include "app/subscribe.h"
+#include "http/query.h"
+
+namespace holdfast::app {
+namespace {
+
+bool overloaded(const Context& ctx, Socket socket) {
+  return socket == Socket::kData &&
+         ctx.stats.connections[static_cast<size_t>(Socket::kData)] > ctx.config.max_connections;
+}
+
+} // namespace
+
+void route(Context& ctx, Request& request, Socket socket) {
+  auto target = http::splitTarget(request.in->request_uri);
+  if (!target)
+    return respondError(ctx, request, 400, "bad_request", "REQUEST_URI is not a valid path");
+  if (ctx.host.shuttingDown())
+    return respondError(ctx, request, 503, "shutting_down", "server is shutting down",
+                        "Retry-After: 2\r\n");
+  if (request.body_too_large)
+    return respondError(ctx, request, 413, "body_too_large",
+                        "request body exceeds max_body (" + std::to_string(ctx.config.max_body) +
+                            " bytes)");
+  if (overloaded(ctx, socket))
+    return respondError(ctx, request, 503, "overloaded",
+                        "too many subscriber connections (max_connections)", "Retry-After: 5\r\n");
+  if (request.in->method == "OPTIONS")
+    return respondPreflight(ctx, request);
+  if (socket == Socket::kControl)
+    handleControl(ctx, request, *target);
+  else
+    handleSubscribe(ctx, request, *target);
+}
+
+} // namespace holdfast::app

@@ -1,0 +1,106 @@
+// Subscribing: read the backlog from the engine, then answer or hold.
+#include "app/subscribe.h"
+
+#include "app/respond.h"
+#include "app/subscribe_request.h"
+
+namespace holdfast::app {
+namespace {
+
+using transport::Kind;
+
+// Completes an older held request of the same session (409 / a "superseded" closed frame).
+void supersede(Context& ctx, const session::HeldRef& previous) {
+  Request* old = ctx.host.find(RequestRef{previous.conn_id, previous.serial});
+  if (old && old->held)
+    old->held->supersede();
+}
+
+void answerNow(Context& ctx, Request& request, const Subscribe& s, const hub::ReadResult& r) {
+  transport::PollBody body;
+  body.messages = &r.messages;
+  body.gaps = &r.gaps;
+  body.cursor = hub::formatCursor(r.cursor);
+  body.session = s.session;
+  body.more = r.more;
+  ctx.stats.delivered += r.messages.size();
+  // One request per session: an older held one is completed (409 / superseded).
+  if (!s.session.empty()) {
+    if (auto previous = ctx.sessions.touch(s.session, r.cursor, true))
+      supersede(ctx, *previous);
+  }
+  respond(ctx, request, 200, transport::contentType(s.ctx), transport::renderPollBody(s.ctx, body),
+          sessionHeader(s.session));
+}
+
+// Makes the request a held subscriber: subscribes it after `cursor`, ties it to its session
+// (superseding an older held request of the same session) and frees the parsed input.
+Held& hold(Context& ctx, Request& request, const Subscribe& s, hub::Cursor cursor) {
+  request.held.emplace(ctx, request, s.ctx, cursor, s.session);
+  Held& held = *request.held;
+  ctx.engine.subscribe(held, cursor);
+  if (!s.session.empty()) {
+    RequestRef ref = request.ref();
+    if (auto previous = ctx.sessions.attach(s.session, ref.conn_id, ref.serial))
+      supersede(ctx, *previous);
+  }
+  return held;
+}
+
+void holdPoll(Context& ctx, Request& request, const Subscribe& s, const hub::ReadResult& r) {
+  hold(ctx, request, s, r.cursor);
+  ctx.host.addTimer(ctx.clock.nowMs() + s.timeout_ms, request.ref(), TimerKind::kPollTimeout);
+  request.shrink();
+}
+
+void startStream(Context& ctx, Request& request, const Subscribe& s, const hub::ReadResult& r) {
+  Held& held = hold(ctx, request, s, r.cursor);
+  held.startStream(r, sessionHeader(s.session));
+  held.armStreamTimer();
+  request.shrink();
+}
+
+// Streams catch up on the whole backlog before going live, batch by batch.
+void catchUp(Context& ctx, RequestRef ref, Subscribe s, hub::ReadResult sofar) {
+  if (!sofar.more) {
+    ctx.resume(ref, [&](Request& request) { startStream(ctx, request, s, sofar); });
+    return;
+  }
+  std::vector<hub::Start> starts = startsAfter(sofar.cursor);
+  ctx.engine.read(std::move(starts), [&ctx, ref, s = std::move(s),
+                                      sofar = std::move(sofar)](hub::ReadResult next) mutable {
+    sofar.messages.insert(sofar.messages.end(), next.messages.begin(), next.messages.end());
+    sofar.cursor = std::move(next.cursor);
+    sofar.more = next.more;
+    catchUp(ctx, ref, std::move(s), std::move(sofar));
+  });
+}
+
+void answerOrHold(Context& ctx, Request& request, Subscribe& s, hub::ReadResult r) {
+  Kind kind = s.ctx.kind;
+  if (transport::isStreaming(kind)) {
+    catchUp(ctx, request.ref(), std::move(s), std::move(r));
+    return;
+  }
+  if (kind == Kind::kPoll || !r.messages.empty() || !r.gaps.empty() || s.timeout_ms == 0)
+    answerNow(ctx, request, s, r);
+  else
+    holdPoll(ctx, request, s, r);
+}
+
+} // namespace
+
+void handleSubscribe(Context& ctx, Request& request, const http::Target& target) {
+  Subscribe s;
+  if (auto bad = parseSubscribe(ctx, request, target, s)) {
+    respondError(ctx, request, bad->status, bad->code, bad->message, bad->extra);
+    return;
+  }
+  std::vector<hub::Start> starts = startsFor(s);
+  ctx.engine.read(std::move(starts), [&ctx, ref = request.ref(), s = std::move(s)](
+                                         hub::ReadResult r) mutable {
+    ctx.resume(ref, [&](Request& req) { answerOrHold(ctx, req, s, std::move(r)); });
+  });
+}
+
+} // namespace holdfast::app

@@ -1,0 +1,115 @@
+// The memory engine: engine calls answered at once from the hub.
+#include "engine/memory_engine.h"
+
+#include <utility>
+
+namespace holdfast::engine {
+
+hub::Limits hubLimits(const config::Config& c) {
+  hub::Limits l;
+  l.max_messages = c.buffer_messages;
+  l.max_age_ms = static_cast<int64_t>(c.buffer_age) * 1000;
+  l.max_bytes = c.buffer_bytes;
+  l.memory_limit = c.memory_limit;
+  l.batch_max = c.batch_max;
+  return l;
+}
+
+ChannelInfo describe(const hub::Channel& channel) {
+  ChannelInfo info;
+  info.name = channel.name();
+  info.epoch = channel.epoch();
+  info.messages = channel.messages().size();
+  info.bytes = channel.bytes();
+  if (!channel.messages().empty()) {
+    info.first_id = channel.messages().front()->id();
+    info.last_id = channel.messages().back()->id();
+  }
+  info.last_seq = channel.lastSeq();
+  info.subscribers = channel.subscriberCount();
+  info.last_publish_ms = channel.lastPublishMs();
+  return info;
+}
+
+std::string MemoryEngine::refusal(const PublishItem& item) const {
+  return hub_.refusal(item.channel, item.event, item.data, item.data_is_json);
+}
+
+// Several items are checked before the first is stored, so a refusal stores nothing. One item
+// needs no pre-check: the hub refuses it before consuming anything.
+void MemoryEngine::publish(std::vector<PublishItem> items, PublishDone done) {
+  PublishOutcome outcome;
+  for (size_t i = 0; items.size() > 1 && i < items.size(); ++i) {
+    if (std::string why = refusal(items[i]); !why.empty()) {
+      outcome.status = PublishOutcome::Status::kTooLarge;
+      outcome.error = "item " + std::to_string(i) + " (" + items[i].channel + "): " + why;
+      return done(std::move(outcome));
+    }
+  }
+  for (const PublishItem& item : items) {
+    hub::PublishResult r = hub_.publish(item.channel, item.event, item.data, item.data_is_json);
+    if (r.status != hub::PublishResult::Status::kOk) {
+      outcome.status = PublishOutcome::Status::kTooLarge;
+      outcome.error = std::move(r.error);
+      outcome.results.clear();
+      return done(std::move(outcome));
+    }
+    outcome.results.push_back(Published{item.channel, r.message->id(), r.subscribers});
+  }
+  done(std::move(outcome));
+}
+
+void MemoryEngine::read(std::vector<hub::Start> starts, ReadDone done) {
+  done(hub_.read(starts));
+}
+
+void MemoryEngine::heads(std::vector<std::string> channels, HeadsDone done) {
+  hub::Cursor cursor;
+  cursor.reserve(channels.size());
+  for (const std::string& channel : channels)
+    cursor.push_back(hub_.head(channel));
+  done(std::move(cursor));
+}
+
+// The positions come from a read or heads() answered in this same loop pass, so they are the
+// channels' heads: nothing was published in between that the subscriber could have missed.
+void MemoryEngine::subscribe(hub::Subscriber& subscriber, const hub::Cursor& from) {
+  for (const hub::Position& position : from)
+    hub_.subscribe(subscriber, hub_.touch(position.channel));
+}
+
+void MemoryEngine::unsubscribe(hub::Subscriber& subscriber, const std::string& channel) {
+  if (hub::Channel* ch = hub_.find(channel))
+    hub_.unsubscribe(subscriber, *ch);
+}
+
+void MemoryEngine::unsubscribeAll(hub::Subscriber& subscriber) { hub_.unsubscribeAll(subscriber); }
+
+void MemoryEngine::info(std::string channel, InfoDone done) {
+  const hub::Channel* ch = hub_.find(channel);
+  done(ch ? std::optional<ChannelInfo>(describe(*ch)) : std::nullopt);
+}
+
+void MemoryEngine::list(std::string after, size_t limit, ListDone done) {
+  auto channels = hub_.list(after, limit + 1);
+  ChannelPage page;
+  bool more = channels.size() > limit;
+  if (more)
+    channels.pop_back();
+  for (const hub::Channel* ch : channels)
+    page.channels.push_back(describe(*ch));
+  if (more)
+    page.next = page.channels.back().name;
+  done(std::move(page));
+}
+
+void MemoryEngine::remove(std::string channel, RemoveDone done) {
+  done(hub_.deleteChannel(channel));
+}
+
+EngineStats MemoryEngine::stats() const {
+  hub::HubStats h = hub_.stats();
+  return EngineStats{h.published, h.evicted, h.channels, h.buffered, h.buffered_bytes};
+}
+
+} // namespace holdfast::engine
