@@ -57,7 +57,8 @@ public:
   std::unique_ptr<Input> in = std::make_unique<Input>();
   std::string origin;       // kept while held: late answers carry CORS headers
   bool headers_sent = false;
-  bool body_too_large = false;  // the body passed max_body while arriving (answered 413)
+  bool body_too_large = false;   // the body passed max_body while arriving (answered 413)
+  bool params_too_large = false; // the CGI params passed 64 KiB and were dropped (answered 431)
   // Set when the request is held as a subscriber (long-poll or stream). Stored in place: held
   // requests are the thing there are many of.
   std::optional<Held> held;

@@ -22,6 +22,7 @@ std::string_view reasonPhrase(int status) {
   case 413: return "Payload Too Large";
   case 415: return "Unsupported Media Type";
   case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
   case 500: return "Internal Server Error";
   case 503: return "Service Unavailable";
   case 507: return "Insufficient Storage";

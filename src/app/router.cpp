@@ -6,12 +6,14 @@
 #include "app/subscribe.h"
 #include "http/query.h"
 
+#include <algorithm>
+
 namespace holdfast::app {
 namespace {
 
 bool overloaded(const Context& ctx, Socket socket) {
-  return socket == Socket::kData &&
-         ctx.stats.connections[static_cast<size_t>(Socket::kData)] > ctx.config.max_connections;
+  uint64_t cap = std::min(ctx.config.max_connections, ctx.stats.data_capacity);
+  return socket == Socket::kData && ctx.stats.connections[static_cast<size_t>(Socket::kData)] > cap;
 }
 
 } // namespace
@@ -20,6 +22,9 @@ void route(Context& ctx, Request& request, Socket socket) {
   auto target = http::splitTarget(request.in->request_uri);
   if (!target)
     return respondError(ctx, request, 400, "bad_request", "REQUEST_URI is not a valid path");
+  if (request.params_too_large)
+    return respondError(ctx, request, 431, "headers_too_large",
+                        "request headers exceed 64 KiB (FastCGI params)");
   if (ctx.host.shuttingDown())
     return respondError(ctx, request, 503, "shutting_down", "server is shutting down",
                         "Retry-After: 2\r\n");

@@ -41,7 +41,11 @@ struct Config {
   uint64_t max_channels_per_request = 64;
   uint64_t max_output_buffer = 1ull << 20;  // per connection unsent bytes before a slow
                                             // subscriber is dropped
+  uint64_t max_output_total = 64ull << 20;  // unsent bytes across all connections before a
+                                            // blocked (slow) subscriber is dropped
   uint64_t max_connections = 60000;         // per listener kind (data); over it: 503
+  uint64_t request_timeout = 30;            // seconds a FastCGI connection may hold a partial
+                                            // record or an unfinished request
   std::vector<std::string> allowed_origins; // CORS allow-list ("*" allows any)
 
   // Page access

@@ -195,6 +195,8 @@ void validateLimits(const Config& c, Checker& check) {
   check.range("max_channels_per_request", c.max_channels_per_request, 1, 1024);
   check.range("max_output_buffer", c.max_output_buffer, 4096, UINT64_MAX);
   check.range("max_connections", c.max_connections, 1, UINT64_MAX);
+  check.range("request_timeout", c.request_timeout, 1, 3600);
+  check.range("max_output_total", c.max_output_total, 4096, UINT64_MAX);
   if (c.max_stream_age < c.heartbeat)
     check.fail("max_stream_age", std::to_string(c.max_stream_age),
                "is below heartbeat " + std::to_string(c.heartbeat));

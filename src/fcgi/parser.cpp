@@ -277,13 +277,22 @@ bool Parser::handleParams(Visitor& visitor, RequestState& state, std::string_vie
   if (state.params_done)
     return failRecord("PARAMS after the end of the params stream");
   if (!content.empty()) {
-    if (content.size() > limits_.max_params_bytes - state.params.size())
-      return failRecord("params stream exceeds " + std::to_string(limits_.max_params_bytes) +
-                        " bytes");
-    state.params.append(content);
+    if (!state.params_overflow && content.size() > limits_.max_params_bytes - state.params.size()) {
+      state.params_overflow = true;
+      std::string().swap(state.params);
+    }
+    if (!state.params_overflow)
+      state.params.append(content);
     return true;
   }
   state.params_done = true;
+  if (state.params_overflow) {
+    const uint16_t id = state.id;  // the callbacks may end the request
+    visitor.onParamsTooLarge(id);
+    if (isActive(id))
+      visitor.onParamsEnd(id);
+    return true;
+  }
   // Taken out of the state: it is freed here, and the callbacks may end the request.
   const std::string params = std::exchange(state.params, {});
   return deliverParams(visitor, state.id, params);

@@ -16,7 +16,7 @@
 namespace holdfast::fcgi {
 
 struct ParserLimits {
-  size_t max_params_bytes = 64 * 1024;  // whole PARAMS stream of one request
+  size_t max_params_bytes = 64 * 1024;  // whole PARAMS stream of one request (see onParamsTooLarge)
   size_t max_requests = 64;             // concurrently active request ids on one connection
 };
 
@@ -30,6 +30,10 @@ public:
   // Called once per name-value pair when the PARAMS stream is complete, then onParamsEnd().
   virtual void onParam(uint16_t id, std::string_view name, std::string_view value) = 0;
   virtual void onParamsEnd(uint16_t id) = 0;
+  // The PARAMS stream passed max_params_bytes: its pairs are dropped (none is reported) and
+  // this is called instead, followed by onParamsEnd(). The request goes on (STDIN follows), so
+  // the owner can answer it with an error (431) instead of losing the connection.
+  virtual void onParamsTooLarge(uint16_t id) = 0;
   // A chunk of the STDIN stream (never empty), then onStdinEnd() at the empty record.
   virtual void onStdin(uint16_t id, std::string_view data) = 0;
   virtual void onStdinEnd(uint16_t id) = 0;
@@ -69,6 +73,7 @@ private:
     std::string params;  // PARAMS stream collected until its empty record, then freed
     uint16_t id = 0;
     bool params_done = false;
+    bool params_overflow = false;  // passed max_params_bytes: the rest is skipped
     bool stdin_done = false;
   };
 

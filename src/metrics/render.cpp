@@ -60,6 +60,11 @@ void dropRows(std::vector<Row>& rows, const Stats& s) {
                   label("reason", "gone"), s.dropped_gone});
   rows.push_back({"protocol_errors", "holdfast_protocol_errors_total", "counter",
                   "Connections closed for bad FastCGI.", "", s.protocol_errors});
+  rows.push_back({"timeouts", "holdfast_request_timeouts_total", "counter",
+                  "Connections closed with a partial request after request_timeout.", "",
+                  s.timeouts});
+  rows.push_back({"output_bytes", "holdfast_output_bytes", "gauge",
+                  "Unsent bytes queued on all connections.", "", s.output_bytes});
 }
 
 void responseRows(std::vector<Row>& rows, const Stats& s) {

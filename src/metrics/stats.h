@@ -19,6 +19,11 @@ struct Stats {
   uint64_t dropped_gone = 0;   // held requests whose client went away
   uint64_t protocol_errors = 0;
   std::map<int, uint64_t> responses;  // by HTTP status
+  uint64_t output_bytes = 0;   // unsent bytes queued on all connections now
+  // Data connections the process can take before answering 503: max_connections, lowered by
+  // the event layer to what the file descriptor limit leaves after the control reserve.
+  uint64_t data_capacity = UINT64_MAX;
+  uint64_t timeouts = 0;       // connections closed by request_timeout
   int64_t started_ms = 0;
 
   uint64_t heldTotal() const {

@@ -51,7 +51,7 @@ void Connection::readSome() {
     }
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return;
+        break;
       if (errno == EINTR)
         continue;
       close("read error");
@@ -66,8 +66,56 @@ void Connection::readSome() {
       return;
     }
     if (static_cast<size_t>(n) < sizeof buf)
-      return;
+      break;
   }
+  watchIncomplete();
+}
+
+bool Connection::incomplete() const {
+  if (!parser_.idle())
+    return true;
+  for (const auto& r : requests_) {
+    if (r->state == FcgiRequest::State::kParams || r->state == FcgiRequest::State::kBody)
+      return true;
+  }
+  return false;
+}
+
+// A partial record or an unfinished request starts the request_timeout clock; finishing it
+// stops the clock (the timer entry then finds nothing to do).
+void Connection::watchIncomplete() {
+  if (state_ == ConnState::kClosed || !incomplete()) {
+    incomplete_since_ = 0;
+    return;
+  }
+  if (incomplete_since_ != 0)
+    return;
+  incomplete_since_ = server_.nowMs();
+  server_.addConnectionTimer(incomplete_since_ + timeoutMs(), id_);
+}
+
+int64_t Connection::timeoutMs() const {
+  return static_cast<int64_t>(server_.config().request_timeout) * 1000;
+}
+
+void Connection::onRequestTimer(int64_t now_ms) {
+  if (incomplete_since_ == 0 || state_ == ConnState::kClosed)
+    return;
+  if (now_ms - incomplete_since_ < timeoutMs()) {
+    server_.addConnectionTimer(incomplete_since_ + timeoutMs(), id_);
+    return;
+  }
+  ++server_.stats().timeouts;
+  HF_WARN("closing a connection whose request did not arrive within request_timeout",
+          util::logField("conn", static_cast<long long>(id_)));
+  close("request timeout");
+}
+
+// Reports the change of this connection's queued bytes to the server-wide total.
+void Connection::accountOutput() {
+  size_t now = pendingOutput();
+  server_.noteOutput(static_cast<int64_t>(now) - static_cast<int64_t>(accounted_output_));
+  accounted_output_ = now;
 }
 
 FcgiRequest* Connection::find(uint16_t fcgi_id) {
@@ -124,6 +172,11 @@ void Connection::onParam(uint16_t id, std::string_view name, std::string_view va
     r->in->accept.assign(value);
   else if (name == "REMOTE_ADDR")
     r->in->remote_addr.assign(value);
+}
+
+void Connection::onParamsTooLarge(uint16_t id) {
+  if (FcgiRequest* r = find(id))
+    r->params_too_large = true;
 }
 
 void Connection::onParamsEnd(uint16_t id) {
@@ -266,10 +319,13 @@ void Connection::writeVector(iovec* iov, int count, size_t total) {
   for (int i = 0; i < count; ++i)
     evbuffer_add(outq_.get(), iov[i].iov_base, iov[i].iov_len);
   (void)total;
+  accountOutput();
   if (blocked_) {
-    // The socket did not take the last flush: the client is not reading. Over the cap the
-    // subscriber is dropped rather than buffered without bound.
-    if (pendingOutput() > server_.config().max_output_buffer) {
+    // The socket did not take the last flush: the client is not reading. Over its own cap, or
+    // while all connections together hold more than max_output_total, the subscriber is
+    // dropped rather than buffered without bound.
+    if (pendingOutput() > server_.config().max_output_buffer ||
+        server_.stats().output_bytes > server_.config().max_output_total) {
       dropped_slow_ = true;
       HF_INFO("dropping slow subscriber",
               util::logField("conn", static_cast<long long>(id_)) +
@@ -293,6 +349,8 @@ void Connection::flush() {
       close("write error");
       return;
     }
+    if (n > 0)
+      accountOutput();
     if (n <= 0) {
       if (!write_ev_)
         write_ev_.reset(
@@ -300,6 +358,7 @@ void Connection::flush() {
       if (!blocked_)
         event_add(write_ev_.get(), nullptr);
       blocked_ = true;
+      accountOutput();
       return;
     }
   }
@@ -308,6 +367,7 @@ void Connection::flush() {
     blocked_ = false;
   }
   outq_.reset();  // idle connections keep no output buffer
+  accountOutput();
   maybeFinishDraining();
 }
 
@@ -325,6 +385,8 @@ void Connection::close(const char* reason) {
   if (state_ == ConnState::kClosed)
     return;
   state_ = ConnState::kClosed;
+  outq_.reset();  // nothing more is written once closed
+  accountOutput();
   if (read_ev_set_)
     event_del(&read_ev_);
   if (write_ev_)

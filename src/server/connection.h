@@ -74,6 +74,9 @@ public:
   // Writes queued output until done or the socket is full (then waits for EV_WRITE). Called by
   // the server's end-of-pass flush and by the write event.
   void flush();
+  // The request_timeout timer entry of this connection fired at `now_ms`: closes it if a
+  // partial record or unfinished request has been waiting that long.
+  void onRequestTimer(int64_t now_ms);
 
 private:
   void writeRecords(uint16_t fcgi_id, std::initializer_list<std::string_view> parts,
@@ -84,6 +87,10 @@ private:
   void readSome();
   void writeVector(iovec* iov, int count, size_t total);
   void maybeFinishDraining();
+  bool incomplete() const;
+  void watchIncomplete();
+  int64_t timeoutMs() const;
+  void accountOutput();
   FcgiRequest* find(uint16_t fcgi_id);
   void answerUnknownRole(uint16_t id);
 
@@ -91,6 +98,7 @@ private:
   void onBeginRequest(uint16_t id, uint16_t role, bool keep_conn) override;
   void onParam(uint16_t id, std::string_view name, std::string_view value) override;
   void onParamsEnd(uint16_t id) override;
+  void onParamsTooLarge(uint16_t id) override;
   void onStdin(uint16_t id, std::string_view data) override;
   void onStdinEnd(uint16_t id) override;
   void onAbortRequest(uint16_t id) override;
@@ -104,6 +112,8 @@ private:
   ConnState state_ = ConnState::kOpen;
   bool dropped_slow_ = false;
   bool blocked_ = false;  // the socket refused output; EV_WRITE is armed
+  size_t accounted_output_ = 0;  // pendingOutput() as last reported to the server
+  int64_t incomplete_since_ = 0; // monotonic ms; 0 = no partial record or unfinished request
   event read_ev_{};             // embedded: one allocation less per connection
   bool read_ev_set_ = false;
   EventPtr write_ev_;   // created when output first backs up

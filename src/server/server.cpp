@@ -4,11 +4,13 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "engine/memory_engine.h"
 #include "util/log.h"
@@ -16,6 +18,12 @@
 namespace holdfast::server {
 namespace {
 constexpr int kAcceptsPerWakeup = 256;
+// Descriptors kept free for the control socket (and for files such as the state file): the data
+// listener is not watched while fewer than this are left.
+constexpr uint64_t kControlFdReserve = 32;
+// Below this many free descriptors data requests are answered 503 before the limit is hit.
+constexpr uint64_t kDataOverloadMargin = 64;
+constexpr int64_t kFdWarningIntervalMs = 10000;
 constexpr int64_t kShutdownGraceMs = 3000;
 
 const char* kindName(app::Socket kind) { return kind == app::Socket::kControl ? "control" : "data"; }
@@ -77,7 +85,38 @@ bool Server::open(std::vector<std::string>& errors) {
   return ok;
 }
 
+// The descriptor budget: RLIMIT_NOFILE less what is open now. Data connections are answered 503
+// past it minus kDataOverloadMargin, and not accepted past it minus kControlFdReserve.
+void Server::measureDescriptors() {
+  rlimit limit{};
+  fd_limit_ = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+                  ? static_cast<uint64_t>(limit.rlim_cur)
+                  : UINT64_MAX / 2;
+  std::error_code ec;
+  base_fds_ = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++base_fds_;
+  uint64_t free = fd_limit_ > base_fds_ ? fd_limit_ - base_fds_ : 0;
+  stats_.data_capacity = free > kDataOverloadMargin ? free - kDataOverloadMargin : 0;
+}
+
+bool Server::dataFull() const {
+  return base_fds_ + connections_.size() + kControlFdReserve >= fd_limit_;
+}
+
+void Server::watchData(bool on) {
+  if (data_paused_ == !on)
+    return;
+  data_paused_ = !on;
+  for (auto& l : listeners_) {
+    if (l->kind == app::Socket::kData && l->ev && !accept_paused_)
+      on ? event_add(l->ev.get(), nullptr) : event_del(l->ev.get());
+  }
+}
+
 void Server::start() {
+  measureDescriptors();
   for (auto& l : listeners_) {
     l->ev.reset(event_new(base_, l->socket.fd(), EV_READ | EV_PERSIST, &Server::onAccept, l.get()));
     event_add(l->ev.get(), nullptr);
@@ -93,6 +132,10 @@ void Server::onAccept(int, short, void* arg) {
 
 void Server::accept(Listener& listener) {
   for (int i = 0; i < kAcceptsPerWakeup; ++i) {
+    if (listener.kind == app::Socket::kData && dataFull()) {
+      watchData(false);  // resumed from runCleanup once connections close
+      return;
+    }
     int fd = ::accept4(listener.socket.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
@@ -132,8 +175,7 @@ void Server::pauseAccepting() {
   if (accept_paused_)
     return;
   accept_paused_ = true;
-  HF_WARN("out of file descriptors: accepting paused for 100 ms (raise LimitNOFILE / ulimit -n)",
-          util::logField("connections", static_cast<long long>(connections_.size())));
+  warnOutOfFds();
   for (auto& l : listeners_) {
     if (l->ev)
       event_del(l->ev.get());
@@ -142,13 +184,28 @@ void Server::pauseAccepting() {
   evtimer_add(accept_pause_ev_.get(), &pause);
 }
 
+// At most one warning every 10 s, with the number of pauses it stands for.
+void Server::warnOutOfFds() {
+  int64_t now = clock_.nowMs();
+  if (last_fd_warning_ms_ != 0 && now - last_fd_warning_ms_ < kFdWarningIntervalMs) {
+    ++fd_warnings_suppressed_;
+    return;
+  }
+  HF_WARN("out of file descriptors: accepting paused for 100 ms (raise LimitNOFILE / ulimit -n)",
+          util::logField("connections", static_cast<long long>(connections_.size())) +
+              util::logField("pauses_since_last_warning",
+                             static_cast<long long>(fd_warnings_suppressed_)));
+  last_fd_warning_ms_ = now;
+  fd_warnings_suppressed_ = 0;
+}
+
 void Server::onAcceptPauseEnd(int, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
   self->accept_paused_ = false;
   if (self->shutting_down_)
     return;
   for (auto& l : self->listeners_) {
-    if (l->ev)
+    if (l->ev && !(l->kind == app::Socket::kData && self->data_paused_))
       event_add(l->ev.get(), nullptr);
   }
 }
@@ -213,6 +270,8 @@ void Server::runCleanup() {
     releaseAll();
     closeAll();
   }
+  if (data_paused_ && !dataFull() && !shutting_down_)
+    watchData(true);
 }
 
 void Server::releaseAll() {
@@ -274,7 +333,16 @@ app::Held* Server::liveHeld(app::RequestRef ref) {
   return r && r->held && !r->held->done() ? &*r->held : nullptr;
 }
 
+void Server::addConnectionTimer(int64_t deadline_ms, uint64_t conn_id) {
+  addTimer(deadline_ms, app::RequestRef{conn_id, 0}, app::TimerKind::kPollTimeout);
+}
+
 void Server::fireTimer(const Timer& timer) {
+  if (timer.ref.serial == 0) {
+    if (Connection* conn = connection(timer.ref.conn_id))
+      conn->onRequestTimer(clock_.nowMs());
+    return;
+  }
   app::Held* held = liveHeld(timer.ref);
   if (!held)
     return;  // a normal miss: the request ended before its timer
@@ -298,8 +366,9 @@ void Server::compactTimers() {
     return;
   std::vector<Timer> live;
   while (!timers_.empty()) {
-    if (liveHeld(timers_.top().ref))
-      live.push_back(timers_.top());
+    const Timer& t = timers_.top();
+    if (t.ref.serial == 0 ? connection(t.ref.conn_id) != nullptr : liveHeld(t.ref) != nullptr)
+      live.push_back(t);
     timers_.pop();
   }
   timers_ = decltype(timers_)(std::greater<Timer>(), std::move(live));

@@ -58,6 +58,11 @@ public:
   // Asks for conn_id's queued output to be written at the end of this loop pass.
   void scheduleFlush(uint64_t conn_id);
   uint64_t nextSerial() { return ++last_serial_; }
+  // Calls conn_id's onRequestTimer at `deadline_ms` if the connection still exists.
+  void addConnectionTimer(int64_t deadline_ms, uint64_t conn_id);
+  // A connection's queued output grew (or shrank) by `delta` bytes.
+  void noteOutput(int64_t delta) { stats_.output_bytes += static_cast<uint64_t>(delta); }
+  int64_t nowMs() const { return clock_.nowMs(); }
   Connection* connection(uint64_t id);
 
   event_base* base() { return base_; }
@@ -67,7 +72,7 @@ public:
 private:
   struct Timer {
     int64_t deadline;
-    app::RequestRef ref;
+    app::RequestRef ref;  // serial 0: a connection's request_timeout entry
     app::TimerKind kind;
     bool operator>(const Timer& o) const { return deadline > o.deadline; }
   };
@@ -88,6 +93,10 @@ private:
   void accept(Listener& listener);
   void adopt(int fd, app::Socket kind);
   void pauseAccepting();
+  void measureDescriptors();
+  bool dataFull() const;
+  void watchData(bool on);
+  void warnOutOfFds();
   void armTimer();
   void compactTimers();
   void fireTimer(const Timer& timer);
@@ -122,6 +131,11 @@ private:
   std::vector<uint64_t> pending_close_;
   std::vector<uint64_t> pending_flush_;
   bool accept_paused_ = false;
+  bool data_paused_ = false;     // the data listener is not watched: fds reserved for control
+  uint64_t fd_limit_ = 0;        // RLIMIT_NOFILE soft limit
+  uint64_t base_fds_ = 0;        // descriptors open before any connection (listeners, loop)
+  int64_t last_fd_warning_ms_ = 0;
+  uint64_t fd_warnings_suppressed_ = 0;
   std::vector<std::string> reload_args_;
   bool shutting_down_ = false;
   int64_t shutdown_deadline_ = 0;

@@ -46,6 +46,7 @@ public:
     add('P', id, std::string(name) + "=" + std::string(value));
   }
   void onParamsEnd(uint16_t id) override { add('E', id, ""); }
+  void onParamsTooLarge(uint16_t id) override { add('L', id, ""); }
   void onStdin(uint16_t id, std::string_view data) override {
     check(!data.empty());
     add('I', id, std::string(data));

@@ -38,6 +38,8 @@ const FlagCase kEveryFlag[] = {
     {"--max-body", "64K"},
     {"--max-channels-per-request", "8"},
     {"--max-output-buffer", "512KiB"},
+    {"--max-output-total", "8MiB"},
+    {"--request-timeout", "12"},
     {"--max-connections", "1000"},
     {"--allowed-origins", "https://a.example, http://b.example:8080"},
     {"--client-publish", "room.*,chat"},
@@ -67,6 +69,8 @@ void checkEveryFlag(const Config& c) {
   CHECK(c.max_body == 64u << 10);
   CHECK(c.max_channels_per_request == 8);
   CHECK(c.max_output_buffer == 512u << 10);
+  CHECK(c.max_output_total == 8u << 20);
+  CHECK(c.request_timeout == 12);
   CHECK(c.max_connections == 1000);
   CHECK(c.allowed_origins == std::vector<std::string>{"https://a.example", "http://b.example:8080"});
   CHECK(c.client_publish == std::vector<std::string>{"room.*", "chat"});

@@ -98,7 +98,8 @@ TEST_CASE("malformed name-value pairs in PARAMS are an error and report no pair"
   }
 }
 
-TEST_CASE("a params stream over max_params_bytes is an error", "[fcgi]") {
+TEST_CASE("a params stream over max_params_bytes is dropped and reported, not an error",
+          "[fcgi]") {
   ParserLimits limits;
   limits.max_params_bytes = 100;
   const std::string first = nv("A", std::string(58, 'a'));  // 61 bytes
@@ -107,8 +108,11 @@ TEST_CASE("a params stream over max_params_bytes is an error", "[fcgi]") {
                   raw(FCGI_PARAMS, 1, ""),
               limits) == Events{kBegin1, "param 1 A=" + std::string(58, 'a'),
                                 "param 1 B=" + std::string(36, 'b'), "params-end 1"});
-  CHECK(parse(begin(1) + raw(FCGI_PARAMS, 1, first) + raw(FCGI_PARAMS, 1, exact + "x"), limits) ==
-        Events{kBegin1, "error: FCGI_PARAMS record for request 1: params stream exceeds 100 bytes"});
+  // One byte more: no pair is reported, the request goes on to its STDIN.
+  CHECK(parse(begin(1) + raw(FCGI_PARAMS, 1, first) + raw(FCGI_PARAMS, 1, exact + "x") +
+                  raw(FCGI_PARAMS, 1, std::string(500, 'z')) + raw(FCGI_PARAMS, 1, "") +
+                  raw(FCGI_STDIN, 1, ""),
+              limits) == Events{kBegin1, "params-too-large 1", "params-end 1", "stdin-end 1"});
 }
 
 TEST_CASE("PARAMS after the end of the params stream is an error", "[fcgi]") {

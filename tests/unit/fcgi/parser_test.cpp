@@ -239,6 +239,7 @@ public:
   void onBeginRequest(uint16_t, uint16_t, bool) override {}
   void onParam(uint16_t, std::string_view, std::string_view) override {}
   void onParamsEnd(uint16_t) override {}
+  void onParamsTooLarge(uint16_t) override {}
   void onStdin(uint16_t, std::string_view) override {}
   void onStdinEnd(uint16_t) override {}
   void onAbortRequest(uint16_t) override {}

@@ -36,6 +36,7 @@ public:
     add(id, "param " + std::to_string(id) + " " + show(name) + "=" + show(value));
   }
   void onParamsEnd(uint16_t id) override { add(id, "params-end " + std::to_string(id)); }
+  void onParamsTooLarge(uint16_t id) override { add(id, "params-too-large " + std::to_string(id)); }
   void onStdin(uint16_t id, std::string_view data) override {
     CHECK_FALSE(data.empty());
     add(id, "stdin " + std::to_string(id) + " " + show(data));
