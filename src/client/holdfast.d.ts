@@ -1,3 +1,5 @@
+/// <reference lib="es2015" />
+/// <reference lib="dom" />
 // Type declarations of the Holdfast browser client (hand-written; dist/holdfast.mjs and the
 // `Holdfast` global of dist/holdfast.js have this API). See docs/client.md.
 
