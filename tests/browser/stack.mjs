@@ -15,6 +15,8 @@ import { chromium } from 'playwright-core';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:'];
+// The client bundles the demo serves (built from src/client/src; see docs/client.md).
+export const CLIENT_BUNDLES = ['holdfast.js', 'holdfast.mjs'];
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -117,8 +119,9 @@ async function stopChild(child, ms = 5000) {
 
 /**
  * Starts holdfast (unix sockets, publish key, --client-publish 'room.*', state dir,
- * --heartbeat 2) and lighttpd serving a copy of deploy/demo plus src/client/holdfast.js.
- * Returns the stack: {port, url, key, dir, holdfastPid, ctl(), stats(), channel(), publish(),
+ * --heartbeat 2) and lighttpd serving a copy of deploy/demo plus the built client bundles
+ * (src/client/dist/holdfast.js as /holdfast.js, holdfast.mjs as /holdfast.mjs).
+ * Returns the stack: {port, url, key, dir, docroot, holdfastPid, ctl(), stats(), channel(), publish(),
  * restartHoldfast(), stop()}.
  */
 export async function startStack({ holdfastArgs = [] } = {}) {
@@ -132,7 +135,9 @@ export async function startStack({ holdfastArgs = [] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'holdfast-browser-'));
   const docroot = path.join(dir, 'www');
   fs.cpSync(path.join(REPO, 'deploy', 'demo'), docroot, { recursive: true });
-  fs.copyFileSync(path.join(REPO, 'src', 'client', 'holdfast.js'), path.join(docroot, 'holdfast.js'));
+  for (const bundle of CLIENT_BUNDLES) {
+    fs.copyFileSync(path.join(REPO, 'src', 'client', 'dist', bundle), path.join(docroot, bundle));
+  }
   const controlSock = path.join(dir, 'control.sock');
   const dataSock = path.join(dir, 'data.sock');
   const key = crypto.randomBytes(18).toString('base64url');
@@ -201,7 +206,7 @@ export async function startStack({ holdfastArgs = [] } = {}) {
 
   const url = `http://127.0.0.1:${port}`;
   const stack = {
-    dir, port, url, key, controlSock, dataSock,
+    dir, docroot, port, url, key, controlSock, dataSock,
     get holdfastPid() { return holdfast && holdfast.pid; },
 
     /** URL of the demo page with these query parameters. */

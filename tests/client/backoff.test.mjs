@@ -1,7 +1,7 @@
-// Reconnect backoff: exponential ceiling with a cap, full jitter (src/client/holdfast.js).
+// Reconnect backoff: exponential ceiling with a cap, full jitter (src/client/src/backoff.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffCeiling, backoffDelay } from '../../src/client/holdfast.mjs';
+import { backoffCeiling, backoffDelay } from '../../src/client/src/backoff.js';
 
 test('ceiling doubles from the base and stops at the cap', () => {
   const o = { base: 500, cap: 30000 };

@@ -1,9 +1,9 @@
-// Cursor parsing, formatting and merging (src/client/holdfast.js, section 1).
+// Cursor parsing, formatting and merging (src/client/src/cursor.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   parseId, compareSeq, parseCursor, formatCursor, mergeCursor, advanceCursor, cursorCovers,
-} from '../../src/client/holdfast.mjs';
+} from '../../src/client/src/cursor.js';
 
 test('parseId splits at the last dash (epochs are base64url and may contain "-")', () => {
   assert.deepEqual(parseId('q3Zx0aB1-42'), { epoch: 'q3Zx0aB1', seq: '42' });

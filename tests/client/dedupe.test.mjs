@@ -1,7 +1,7 @@
 // The dedupe window that keeps a resent message from showing twice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDedupe } from '../../src/client/holdfast.mjs';
+import { createDedupe } from '../../src/client/src/dedupe.js';
 
 test('a key is new once, then seen', () => {
   const d = createDedupe(10);

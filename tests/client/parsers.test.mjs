@@ -1,9 +1,10 @@
 // Incremental parsers of the streaming transports: SSE, ndjson lines, multipart parts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  createSseParser, createLineParser, createMultipartParser, multipartBoundary, parseFrame,
-} from '../../src/client/holdfast.mjs';
+import { createSseParser } from '../../src/client/src/parsers/sse.js';
+import { createLineParser } from '../../src/client/src/parsers/lines.js';
+import { createMultipartParser, multipartBoundary } from '../../src/client/src/parsers/multipart.js';
+import { parseFrame } from '../../src/client/src/parsers/frame.js';
 
 // Feeds `text` to parser.push in pieces cut at `cuts` (character offsets); returns everything.
 function feed(parser, text, cuts) {

@@ -2,7 +2,7 @@
 // sessions, cursor resume, dedupe, gaps, states, fallbacks and error handling.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '../../src/client/holdfast.mjs';
+import { Client } from '../../src/client/src/client.js';
 
 const json = (status, body, headers = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });

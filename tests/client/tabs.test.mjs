@@ -3,7 +3,7 @@
 // holds the connection, a follower gets its frames, and takes over with the cursor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '../../src/client/holdfast.mjs';
+import { Client } from '../../src/client/src/client.js';
 
 const json = (body) => new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
 const query = (url) => Object.fromEntries(new URL(url, 'http://x').searchParams);

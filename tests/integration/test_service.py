@@ -456,6 +456,10 @@ def test_cmake_install_and_systemd_units(tmp):
                 "systemd/holdfast-control.socket", "systemd/holdfast-data.socket",
                 "systemd/holdfast.json"):
         assert os.path.isfile(os.path.join(deploy, rel)), rel
+    # The browser client: the built bundles and their type declarations.
+    client = os.path.join(prefix, "share/holdfast/client")
+    for rel in ("holdfast.js", "holdfast.mjs", "holdfast.d.ts"):
+        assert os.path.isfile(os.path.join(client, rel)), rel
     docs = os.path.join(prefix, "share/doc/holdfast")
     for rel in ("deploy.md", "api.md", "operations.md", "configuration.md"):
         assert os.path.isfile(os.path.join(docs, rel)), rel
