@@ -39,7 +39,14 @@ void health(Ctl& c) {
   if (c.request.in->method != "GET")
     methodNotAllowed(c, "health with GET", "GET");
   else
-    c.json(200, "{\"status\":\"ok\"}\n");
+    c.json(200, util::JsonWriter()
+                    .startObject()
+                    .key("status")
+                    .string("ok")
+                    .key("pid")
+                    .uint(c.ctx.stats.pid)
+                    .endObject()
+                    .finish());
 }
 
 void pub(Ctl& c, std::string_view r) {

@@ -22,8 +22,12 @@ public:
   virtual void addTimer(int64_t deadline_ms, RequestRef ref, TimerKind kind) = 0;
   // The request `ref` names, or nullptr once it was released (a normal miss).
   virtual Request* find(RequestRef ref) = 0;
-  // SIGTERM received: new requests get 503, held ones were answered with a reconnect.
+  // SIGTERM received (or a hand-over completed): control requests get 503, data requests and
+  // held ones are answered with a reconnect.
   virtual bool shuttingDown() const = 0;
+  // A hand-over restart is under way (SIGUSR2): the state was handed to the successor, so
+  // control requests that change it (POST, DELETE) get 503 until this process stops.
+  virtual bool handingOver() const { return false; }
 };
 
 } // namespace holdfast::app

@@ -25,9 +25,13 @@ void route(Context& ctx, Request& request, Socket socket) {
   if (request.params_too_large)
     return respondError(ctx, request, 431, "headers_too_large",
                         "request headers exceed 64 KiB (FastCGI params)");
-  if (ctx.host.shuttingDown())
+  if (ctx.host.shuttingDown() && socket == Socket::kControl)
     return respondError(ctx, request, 503, "shutting_down", "server is shutting down",
                         "Retry-After: 2\r\n");
+  if (ctx.host.handingOver() && socket == Socket::kControl &&
+      (request.in->method == "POST" || request.in->method == "DELETE"))
+    return respondError(ctx, request, 503, "restarting",
+                        "server is handing over to its successor: retry", "Retry-After: 1\r\n");
   if (request.body_too_large)
     return respondError(ctx, request, 413, "body_too_large",
                         "request body exceeds max_body (" + std::to_string(ctx.config.max_body) +

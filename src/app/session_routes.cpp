@@ -132,7 +132,8 @@ void sessionRoute(Ctl& c, std::string_view rest) {
     return c.error(404, "unknown_session", "session " + id + " is unknown or expired");
   const std::string& method = c.request.in->method;
   if (method != "POST" && !(action.empty() && method == "GET"))
-    return c.error(405, "method_not_allowed", "session actions take POST", "Allow: POST\r\n");
+    return c.error(405, "method_not_allowed", "session actions take POST",
+                   action.empty() ? "Allow: GET, POST\r\n" : "Allow: POST\r\n");
   if (action == "close")
     closeSession(c, id);
   else if (action == "subscribe" || action == "unsubscribe")

@@ -76,6 +76,32 @@ void catchUp(Context& ctx, RequestRef ref, Subscribe s, hub::ReadResult sofar) {
   });
 }
 
+// While the process drains (shutdown or a completed hand-over), a new subscribe is told to
+// reconnect with the cursor it brought, the same answer held requests got: a 200, so browsers'
+// EventSource and the client's loops come back to the successor instead of failing.
+void answerReconnect(Context& ctx, Request& request, const Subscribe& s) {
+  std::string cursor = hub::formatCursor(s.cursor);
+  if (!transport::isStreaming(s.ctx.kind)) {
+    transport::PollBody body;
+    std::vector<hub::MessagePtr> none;
+    body.messages = &none;
+    body.cursor = cursor;
+    body.session = s.session;
+    body.reconnect = true;
+    respond(ctx, request, 200, transport::contentType(s.ctx),
+            transport::renderPollBody(s.ctx, body),
+            sessionHeader(s.session) + "Retry-After: 1\r\n");
+    return;
+  }
+  std::string out = transport::preamble(
+      s.ctx, transport::helloJson(s.session, cursor, static_cast<int>(ctx.config.heartbeat)),
+      cursor);
+  transport::appendFrame(out, s.ctx, "reconnect", transport::reconnectJson(cursor, "shutdown"),
+                         cursor);
+  out += transport::tail(s.ctx);
+  respond(ctx, request, 200, transport::contentType(s.ctx), out, sessionHeader(s.session));
+}
+
 void answerOrHold(Context& ctx, Request& request, Subscribe& s, hub::ReadResult r) {
   Kind kind = s.ctx.kind;
   if (transport::isStreaming(kind)) {
@@ -94,6 +120,10 @@ void handleSubscribe(Context& ctx, Request& request, const http::Target& target)
   Subscribe s;
   if (auto bad = parseSubscribe(ctx, request, target, s)) {
     respondError(ctx, request, bad->status, bad->code, bad->message, bad->extra);
+    return;
+  }
+  if (ctx.host.shuttingDown()) {
+    answerReconnect(ctx, request, s);
     return;
   }
   std::vector<hub::Start> starts = startsFor(s);

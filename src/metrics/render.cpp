@@ -90,6 +90,7 @@ std::vector<Row> collect(const Snapshot& snap) {
   responseRows(rows, snap.stats);
   rows.push_back({"uptime", "holdfast_uptime_seconds", "gauge", "Seconds since start.", "",
                   snap.uptime_s});
+  rows.push_back({"pid", "", "gauge", "", "", snap.stats.pid});
   return rows;
 }
 

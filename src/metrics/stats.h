@@ -25,6 +25,7 @@ struct Stats {
   uint64_t data_capacity = UINT64_MAX;
   uint64_t timeouts = 0;       // connections closed by request_timeout
   int64_t started_ms = 0;
+  uint64_t pid = 0;            // this process (it changes across a hand-over restart)
 
   uint64_t heldTotal() const {
     uint64_t n = 0;

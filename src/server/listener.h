@@ -26,6 +26,11 @@ public:
   int fd() const { return fd_; }
   explicit operator bool() const { return fd_ >= 0; }
   void close();
+  // Closes the fd but leaves the socket file: a successor process serves it now (hand-over).
+  void release() {
+    unlink_path_.clear();
+    close();
+  }
 
 private:
   int fd_ = -1;

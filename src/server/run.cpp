@@ -2,11 +2,13 @@
 #include "server/run.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 
 #include "engine/memory_engine.h"
 #include "server/event_handles.h"
+#include "server/handover.h"
 #include "server/server.h"
 #include "store/state_file.h"
 #include "util/clock.h"
@@ -22,6 +24,8 @@ void onSignal(evutil_socket_t sig, short, void* arg) {
   auto* server = static_cast<Server*>(arg);
   if (sig == SIGHUP)
     server->reload();
+  else if (sig == SIGUSR2)
+    server->beginHandover();
   else
     server->beginShutdown();
 }
@@ -49,12 +53,14 @@ bool saveState(const engine::MemoryEngine& engine, const std::string& dir) {
 // Serves on `base` until the loop exits.
 void serve(event_base* base, Server& server) {
   std::vector<EventPtr> signals;
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) {
     signals.emplace_back(evsignal_new(base, sig, &onSignal, &server));
     event_add(signals.back().get(), nullptr);
   }
   server.start();
-  HF_INFO("holdfast started", logField("version", HOLDFAST_VERSION));
+  HF_INFO("holdfast started", logField("version", HOLDFAST_VERSION) +
+                                  logField("pid", static_cast<long long>(getpid())));
+  notifyReady();
   event_base_dispatch(base);
 }
 
@@ -80,8 +86,12 @@ int run(const config::Config& config, const std::vector<std::string>& args) {
   }
   if (!config.state_dir.empty())
     loadState(engine, config.state_dir);
+  server.setStateSaver(
+      [&] { return config.state_dir.empty() || saveState(engine, config.state_dir); });
   serve(base.get(), server);
-  bool saved = config.state_dir.empty() || saveState(engine, config.state_dir);
+  // After a hand-over the successor owns the state: saving it again would overwrite newer data.
+  bool saved = server.handedOver() || config.state_dir.empty() ||
+               saveState(engine, config.state_dir);
   HF_INFO("holdfast stopped", {});
   return saved ? 0 : 1;
 }

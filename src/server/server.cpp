@@ -6,6 +6,8 @@
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +15,7 @@
 #include <filesystem>
 
 #include "engine/memory_engine.h"
+#include "server/handover.h"
 #include "util/log.h"
 
 namespace holdfast::server {
@@ -47,6 +50,7 @@ Server::Server(event_base* base, config::Config config, const util::Clock& clock
       sweep_ev_(newEvent(base_, EV_PERSIST, &Server::onSweep, this)),
       shutdown_ev_(newEvent(base_, EV_PERSIST, &Server::onShutdownTick, this)) {
   stats_.started_ms = clock_.nowMs();
+  stats_.pid = static_cast<uint64_t>(getpid());
 }
 
 // Connections go first: their requests' held subscribers unsubscribe from the engine and
@@ -213,7 +217,10 @@ void Server::onAcceptPauseEnd(int, short, void* arg) {
 void Server::closeListeners() {
   for (auto& l : listeners_) {
     l->ev.reset();
-    l->socket.close();
+    if (handing_over_ || handed_over_)
+      l->socket.release();  // the successor serves the socket files now
+    else
+      l->socket.close();
   }
 }
 
@@ -427,6 +434,84 @@ void Server::reload() {
   if (util::parseLogLevel(config_.log_level, level))
     util::setLogLevel(level);
   HF_INFO("configuration reloaded", {});
+}
+
+// ---- hand-over restart (SIGUSR2) ----
+
+void Server::watchListeners(bool on) {
+  for (auto& l : listeners_) {
+    if (!l->ev || (on && l->kind == app::Socket::kData && data_paused_))
+      continue;
+    on ? event_add(l->ev.get(), nullptr) : event_del(l->ev.get());
+  }
+}
+
+void Server::beginHandover() {
+  if (shutting_down_ || handing_over_)
+    return;
+  handing_over_ = true;
+  watchListeners(false);  // new connections wait in the backlog for the successor
+  if (!spawnSuccessor())
+    endHandover(false);
+}
+
+// Saves the state for the successor and starts it; false (logged) when either fails.
+bool Server::spawnSuccessor() {
+  if (save_state_ && !save_state_()) {
+    HF_ERROR("hand-over cancelled: the state could not be saved", {});
+    return false;
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    HF_ERROR("hand-over cancelled", util::logField("error", strerror(errno)));
+    return false;
+  }
+  int control = -1, data = -1;
+  for (auto& l : listeners_)
+    (l->kind == app::Socket::kControl ? control : data) = l->socket.fd();
+  std::string error;
+  successor_pid_ = server::spawnSuccessor(selfPath(), reload_args_, control, data, fds[1], error);
+  ::close(fds[1]);
+  if (successor_pid_ < 0) {
+    ::close(fds[0]);
+    HF_ERROR("hand-over cancelled", util::logField("error", error));
+    return false;
+  }
+  ready_fd_ = fds[0];
+  ready_ev_.reset(event_new(base_, ready_fd_, EV_READ, &Server::onSuccessorReady, this));
+  event_add(ready_ev_.get(), nullptr);
+  HF_INFO("hand-over: successor started", util::logField("pid", successor_pid_));
+  return true;
+}
+
+// The successor wrote its ready byte (it serves), or closed the pipe without it (it died).
+void Server::onSuccessorReady(int fd, short, void* arg) {
+  auto* self = static_cast<Server*>(arg);
+  char byte = 0;
+  ssize_t n = ::read(fd, &byte, 1);
+  self->endHandover(n == 1);
+}
+
+void Server::endHandover(bool successor_serves) {
+  ready_ev_.reset();
+  if (ready_fd_ >= 0)
+    ::close(ready_fd_);
+  ready_fd_ = -1;
+  if (successor_serves) {
+    HF_INFO("hand-over: the successor serves; draining", util::logField("pid", successor_pid_));
+    handed_over_ = true;
+    beginShutdown();
+    return;
+  }
+  if (successor_pid_ > 0) {
+    int status = 0;
+    waitpid(successor_pid_, &status, 0);
+    HF_ERROR("hand-over failed: the successor exited before serving; this process goes on",
+             util::logField("status", status));
+  }
+  successor_pid_ = -1;
+  handing_over_ = false;
+  watchListeners(true);
 }
 
 } // namespace holdfast::server

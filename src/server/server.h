@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <queue>
 #include <string>
@@ -41,6 +42,13 @@ public:
   // SIGTERM/SIGINT: stop accepting, answer held requests with a reconnect, exit the loop once
   // output is flushed (or after a short grace period).
   void beginShutdown();
+  // SIGUSR2: saves state (`save_state`), starts the successor process with the listening
+  // sockets (handover.h) and, once it serves, shuts down like beginShutdown() without closing
+  // the socket files. If the successor dies first, this process goes on serving.
+  void beginHandover();
+  void setStateSaver(std::function<bool()> save_state) { save_state_ = std::move(save_state); }
+  // True once a successor serves: the state belongs to it, this process must not save it.
+  bool handedOver() const { return handed_over_; }
   // SIGHUP: re-reads the config file and applies limits, timeouts and the log level.
   void reload();
   // The command-line arguments a reload re-reads (the config file and flags).
@@ -50,6 +58,7 @@ public:
   void addTimer(int64_t deadline_ms, app::RequestRef ref, app::TimerKind kind) override;
   app::Request* find(app::RequestRef ref) override;
   bool shuttingDown() const override { return shutting_down_; }
+  bool handingOver() const override { return handing_over_; }
 
   // ---- used by connections ----
   void dispatch(Connection& conn, FcgiRequest& request) { app::route(ctx_, request, conn.kind()); }
@@ -90,6 +99,10 @@ private:
   static void onAcceptPauseEnd(int fd, short what, void* arg);
   static void onSweep(int fd, short what, void* arg);
   static void onShutdownTick(int fd, short what, void* arg);
+  static void onSuccessorReady(int fd, short what, void* arg);
+  bool spawnSuccessor();
+  void endHandover(bool successor_serves);
+  void watchListeners(bool on);
   void accept(Listener& listener);
   void adopt(int fd, app::Socket kind);
   void pauseAccepting();
@@ -138,6 +151,12 @@ private:
   uint64_t fd_warnings_suppressed_ = 0;
   std::vector<std::string> reload_args_;
   bool shutting_down_ = false;
+  bool handing_over_ = false;
+  bool handed_over_ = false;
+  std::function<bool()> save_state_;
+  int successor_pid_ = -1;
+  int ready_fd_ = -1;  // read end of the successor's ready pipe
+  EventPtr ready_ev_;
   int64_t shutdown_deadline_ = 0;
 };
 
