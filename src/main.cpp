@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   holdfast::util::LogLevel level;
   if (holdfast::util::parseLogLevel(config.log_level, level))
     holdfast::util::setLogLevel(level);
+  holdfast::util::configureLogOutput(config.log_format, config.log_journal);
   signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<event_base, decltype(&event_base_free)> base(event_base_new(), &event_base_free);
