@@ -71,6 +71,8 @@ bool sendAll(int fd, const std::string& data, std::string& error) {
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n <= 0) {
       error = std::string("write: ") + (n < 0 ? strerror(errno) : "connection closed");
       return false;
@@ -82,7 +84,10 @@ bool sendAll(int fd, const std::string& data, std::string& error) {
 
 // Reads one chunk; 0 at EOF, -1 with `error` on failure or timeout.
 ssize_t readSome(int fd, char* buf, size_t size, std::string& error) {
-  ssize_t n = read(fd, buf, size);
+  ssize_t n;
+  do // SIGSTOP/SIGCONT (Ctrl-Z, fg) interrupts reads that have SO_RCVTIMEO with EINTR
+    n = read(fd, buf, size);
+  while (n < 0 && errno == EINTR);
   if (n < 0)
     error = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out waiting for the answer"
                                                     : std::string("read: ") + strerror(errno);
