@@ -207,6 +207,14 @@ def test_tail_reports_a_gap_on_stderr_and_goes_on(env):
     assert t.errors[0].endswith("(evicted)")
 
 
+def wait_held_on(hf, n, timeout=5.0):
+    def held():
+        r = harness.fcgi_call(hf.control_socket, "GET", "/push/ctl/stats", b"",
+                              {"Authorization": "Bearer " + PUBLISH_KEY})
+        return r.status == 200 and r.json()["held"]["total"] == n
+    harness.wait_until(held, timeout, what="held == %d" % n)
+
+
 def test_tail_reconnects_with_its_cursor_when_holdfast_restarts(hf_tmpdir):
     state = os.path.join(hf_tmpdir, "state")
     hf = harness.Holdfast(hf_tmpdir, ["--state-dir", state])
@@ -218,12 +226,14 @@ def test_tail_reconnects_with_its_cursor_when_holdfast_restarts(hf_tmpdir):
         e = E()
         e.hf = hf
         t = Tail(e, "tail-restart")
+        wait_held_on(hf, 1)
         harness.fcgi_call(hf.control_socket, "POST", "/push/ctl/pub/tail-restart", b'{"n":1}',
                           {"Authorization": "Bearer " + PUBLISH_KEY}, "application/json")
         t.wait_lines(1)
         assert hf.stop() == []
         hf = harness.Holdfast(hf_tmpdir, ["--state-dir", state])
         hf.start()
+        wait_held_on(hf, 1, timeout=10)  # tail is back, asking with its cursor
         harness.fcgi_call(hf.control_socket, "POST", "/push/ctl/pub/tail-restart", b'{"n":2}',
                           {"Authorization": "Bearer " + PUBLISH_KEY}, "application/json")
         lines = t.wait_lines(2, timeout=10)

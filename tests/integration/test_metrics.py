@@ -18,7 +18,7 @@ def metrics_after_traffic(env):
     env.publish("m-b", "text", content_type="text/plain")
     assert env.sub("m-a", transport="poll", since="oldest").status == 200
     assert env.ctl("GET", "/channels/none").status == 404
-    assert env.sub("bad name", transport="poll").status == 400
+    assert env.sub("bad%20name", transport="poll").status == 400
     r = env.ctl("GET", "/metrics")
     assert r.status == 200
     assert (r.header("content-type") or "").startswith("text/plain")
