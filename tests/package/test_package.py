@@ -22,7 +22,8 @@ TOOLS = ("dpkg-buildpackage", "dh", "help2man", "lintian", "dpkg-deb")
 def deb():
     given = os.environ.get("HOLDFAST_DEB")
     if given:
-        return given
+        yield given
+        return
     missing = [t for t in TOOLS if not shutil.which(t)]
     if missing:
         pytest.fail("missing %s: run HOLDFAST_WITH_PACKAGE=1 scripts/install-deps"
@@ -172,7 +173,7 @@ def test_man_pages_come_from_help(deb):
                                       ("usr/share/man/man1/holdfastctl.1.gz", "holdfastctl", "1")):
             text = subprocess.run(["zcat", os.path.join(d, page)], capture_output=True,
                                   text=True, check=True).stdout
-            assert ".TH %s %s" % (binary.upper(), section) in text
+            assert '.TH %s "%s"' % (binary.upper(), section) in text
             helptext = subprocess.run([os.path.join(d, "usr/bin", binary), "--help"],
                                       capture_output=True, text=True, timeout=10).stdout
             for flag in re.findall(r"^  (--[a-z-]+)", helptext, re.M):
