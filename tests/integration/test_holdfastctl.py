@@ -282,3 +282,33 @@ def test_help_and_version():
     assert p.returncode == 0 and b"Exit status:" in p.stdout and b"tail CHANNEL" in p.stdout
     p = subprocess.run([ctl_binary(), "--version"], capture_output=True, timeout=10)
     assert p.returncode == 0 and p.stdout.decode().startswith("holdfastctl ")
+
+
+COMPLETION = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "deploy", "bash-completion", "holdfastctl")
+
+
+def complete(*words, path=None):
+    """COMPREPLY of the shipped bash completion for the command line `words` (last = current)."""
+    quoted = " ".join("'%s'" % w for w in words)
+    script = ('source "%s"; COMP_WORDS=(%s); COMP_CWORD=%d; COMP_LINE="${COMP_WORDS[*]}"; '
+              '_holdfastctl; printf "%%s\\n" "${COMPREPLY[@]}"' % (COMPLETION, quoted,
+                                                                   len(words) - 1))
+    env = dict(os.environ)
+    if path:
+        env["PATH"] = path + os.pathsep + env["PATH"]
+    p = subprocess.run(["bash", "--norc", "-c", script], capture_output=True, text=True,
+                       timeout=10, env=env)
+    assert p.returncode == 0, p.stderr
+    return [w for w in p.stdout.split("\n") if w]
+
+
+def test_bash_completion(env):
+    assert complete("holdfastctl", "ch") == ["channels"]
+    assert set(complete("holdfastctl", "t")) == {"tail", "token"}
+    assert "--data-url" in complete("holdfastctl", "--d")
+    env.publish("compl-one", {"n": 1})
+    env.publish("compl-two", {"n": 2})
+    got = complete("holdfastctl", "--control", "unix:" + env.hf.control_socket, "--key",
+                   PUBLISH_KEY, "tail", "compl-", path=os.path.dirname(ctl_binary()))
+    assert sorted(got) == ["compl-one", "compl-two"]
