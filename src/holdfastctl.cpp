@@ -4,6 +4,7 @@
 // at package build time), so options, commands and exit codes are documented only here.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>

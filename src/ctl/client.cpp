@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -259,9 +260,9 @@ std::optional<Endpoint> httpEndpoint(const std::string& url, std::string& error)
   std::string prefix = slash == std::string::npos ? "" : rest.substr(slash);
   while (!prefix.empty() && prefix.back() == '/')
     prefix.pop_back();
-  bool has_port = !hostport.empty() && hostport.back() != ']' &&
-                  hostport.find(':', hostport.starts_with('[') ? hostport.find(']') : 0) !=
-                      std::string::npos;
+  bool has_port =
+      !hostport.empty() && hostport.back() != ']' &&
+      hostport.find(':', hostport.starts_with('[') ? hostport.find(']') : 0) != std::string::npos;
   util::AddressResult parsed = util::parseAddress("tcp:" + hostport + (has_port ? "" : ":80"));
   if (!parsed.address) {
     error = "URL \"" + url + "\": host " + parsed.error;

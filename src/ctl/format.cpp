@@ -19,7 +19,8 @@ std::string compact(const rapidjson::Value& v) {
 }
 
 std::string text(const rapidjson::Value& v, std::string_view key, std::string fallback = "") {
-  auto it = v.FindMember(rapidjson::Value(key.data(), static_cast<rapidjson::SizeType>(key.size())));
+  auto it =
+      v.FindMember(rapidjson::Value(key.data(), static_cast<rapidjson::SizeType>(key.size())));
   if (it == v.MemberEnd() || !it->value.IsString())
     return fallback;
   return {it->value.GetString(), it->value.GetStringLength()};
@@ -67,8 +68,7 @@ std::string messageLine(const rapidjson::Value& m, bool json) {
                       : data->value.IsString()
                           ? oneLine({data->value.GetString(), data->value.GetStringLength()})
                           : compact(data->value);
-  return text(m, "channel") + " " + text(m, "id") + " " + text(m, "event", "message") + " " +
-         shown;
+  return text(m, "channel") + " " + text(m, "id") + " " + text(m, "event", "message") + " " + shown;
 }
 
 std::string gapSentence(const rapidjson::Value& g) {

@@ -15,8 +15,8 @@ struct ChannelRow {
   uint64_t messages = 0;
   uint64_t bytes = 0;
   uint64_t subscribers = 0;
-  std::string last_id;       // "-" when the channel has no message
-  int64_t last_publish = 0;  // unix ms, 0 when never
+  std::string last_id;      // "-" when the channel has no message
+  int64_t last_publish = 0; // unix ms, 0 when never
 };
 
 // Appends the rows of one page of GET /channels to `rows` and sets `next` to the page cursor
@@ -29,11 +29,11 @@ std::string formatChannelsTable(const std::vector<ChannelRow>& rows);
 
 // One long-poll answer (`{"messages":[...],"cursor":...,"gap":[...],...}`), ready to print.
 struct PollAnswer {
-  std::vector<std::string> lines;     // one per message: "CHANNEL ID EVENT DATA" (or JSON)
-  std::vector<std::string> gaps;      // one readable sentence per gap entry
-  std::string cursor;                 // where to continue
-  bool reconnect = false;             // the server is restarting: ask again (after a pause)
-  std::string closed;                 // non-empty when the server ended the subscription
+  std::vector<std::string> lines; // one per message: "CHANNEL ID EVENT DATA" (or JSON)
+  std::vector<std::string> gaps;  // one readable sentence per gap entry
+  std::string cursor;             // where to continue
+  bool reconnect = false;         // the server is restarting: ask again (after a pause)
+  std::string closed;             // non-empty when the server ended the subscription
 };
 
 // Parses a long-poll body. `json`: each line is the message object as compact JSON instead of

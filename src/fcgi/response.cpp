@@ -8,7 +8,9 @@
 namespace holdfast::fcgi {
 namespace {
 
-unsigned byteAt(std::string_view s, size_t i) { return static_cast<unsigned char>(s[i]); }
+unsigned byteAt(std::string_view s, size_t i) {
+  return static_cast<unsigned char>(s[i]);
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
@@ -71,7 +73,8 @@ bool ResponseParser::handleRecord(uint8_t type, uint16_t id, std::string_view co
     return true;
   case FCGI_END_REQUEST: {
     if (content.size() < sizeof(FCGI_EndRequestBody)) {
-      error_ = "FCGI_END_REQUEST with " + std::to_string(content.size()) + " content bytes (want 8)";
+      error_ =
+          "FCGI_END_REQUEST with " + std::to_string(content.size()) + " content bytes (want 8)";
       return false;
     }
     uint32_t app = byteAt(content, 0) << 24 | byteAt(content, 1) << 16 | byteAt(content, 2) << 8 |

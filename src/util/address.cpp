@@ -51,7 +51,9 @@ std::string hostProblem(const std::string& host) {
   return allOf(host, isHostChar) && !edge ? "" : "has a bad host name";
 }
 
-AddressResult fail(std::string why) { return {std::nullopt, std::move(why)}; }
+AddressResult fail(std::string why) {
+  return {std::nullopt, std::move(why)};
+}
 
 AddressResult parseTcp(std::string_view hostport) {
   std::string problem = hostPortProblem(hostport, true);

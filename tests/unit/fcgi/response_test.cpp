@@ -119,8 +119,8 @@ TEST_CASE("cgi response: status, headers and body", "[fcgi][response]") {
   CHECK(r.status == 200);
   CHECK(r.body == "hello");
 
-  CHECK_FALSE(parseCgiResponse("Status: 200 OK\r\n", r));         // head not complete
-  CHECK_FALSE(parseCgiResponse("no colon here\r\n\r\n", r));      // not a header line
-  CHECK_FALSE(parseCgiResponse("Status: 2x0\r\n\r\n", r));        // bad status
-  CHECK_FALSE(parseCgiResponse("Status: 2000\r\n\r\n", r));       // four digits
+  CHECK_FALSE(parseCgiResponse("Status: 200 OK\r\n", r));    // head not complete
+  CHECK_FALSE(parseCgiResponse("no colon here\r\n\r\n", r)); // not a header line
+  CHECK_FALSE(parseCgiResponse("Status: 2x0\r\n\r\n", r));   // bad status
+  CHECK_FALSE(parseCgiResponse("Status: 2000\r\n\r\n", r));  // four digits
 }

@@ -18,8 +18,8 @@ struct Restore {
 TEST_CASE("log: logfmt with timestamp (the default)", "[util][log]") {
   Restore restore;
   setLogFormat(LogFormat::kLogfmt, false);
-  std::string fields = logField("socket", "data") + logField("conns", 12) +
-                       logField("error", "bad \"x\"\nnext");
+  std::string fields =
+      logField("socket", "data") + logField("conns", 12) + logField("error", "bad \"x\"\nnext");
   CHECK(formatLogLine(LogLevel::kWarn, "accept failed", fields, kMs) ==
         "ts=2025-12-01T18:40:00.123Z level=warn msg=\"accept failed\" socket=data conns=12 "
         "error=\"bad \\\"x\\\"\\nnext\"");
