@@ -1,287 +1,184 @@
-// holdfastctl: publish and administer from the command line, over FastCGI straight to the
-// control socket (no web server needed) or over HTTP to a control mount.
-#include <netdb.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+// holdfastctl: publish, administer and follow channels from the command line, over FastCGI
+// straight to holdfast's sockets (no web server needed) or over HTTP to the web server's mounts.
+// The --help text below is the one source of the holdfastctl(1) man page (help2man renders it
+// at package build time), so options, commands and exit codes are documented only here.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fastcgi.h>
 #include <iostream>
 #include <iterator>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "fcgi/encoder.h"
+#include "ctl/client.h"
+#include "ctl/format.h"
 #include "auth/tokens.h"
 #include "util/json.h"
 
 namespace {
 
+using holdfast::ctl::Endpoint;
+using holdfast::ctl::Reply;
+using holdfast::ctl::Request;
+
+// Exit statuses (also in kUsage).
+constexpr int kOk = 0;
+constexpr int kAnswerError = 1;
+constexpr int kUsageOrConnection = 2;
+
+const char* kUsage =
+    "Usage: holdfastctl [OPTION]... COMMAND [ARGUMENT]...\n"
+    "Publish to, administer and follow a holdfast Comet push server, over FastCGI straight to\n"
+    "its sockets or over HTTP to the web server's mounts.\n"
+    "\n"
+    "Commands:\n"
+    "  publish CHANNEL[,CHANNEL...] [DATA|-]\n"
+    "                       publish DATA (or stdin when DATA is - or absent); the type is\n"
+    "                       application/json when DATA is valid JSON, else text/plain\n"
+    "  info CHANNEL         one channel's buffered messages, ids and subscribers (JSON)\n"
+    "  list                 the first page of channels (JSON)\n"
+    "  channels             every channel as a table\n"
+    "  delete CHANNEL       drop a channel's history; its subscribers are told\n"
+    "  close SESSION        end a session's held request\n"
+    "  stats                counters (JSON)\n"
+    "  metrics              counters in the Prometheus text format\n"
+    "  health               200 while serving, 503 while shutting down\n"
+    "  tail CHANNEL...      follow channels like tail -f: one line per message\n"
+    "                       (CHANNEL ID EVENT DATA) until interrupted\n"
+    "  token CHANNEL        print a subscribe token for a private channel\n"
+    "\n"
+    "Options:\n"
+    "  --control ADDR       control socket: unix:PATH or tcp:HOST:PORT (FastCGI)\n"
+    "                       [unix:/run/holdfast/control.sock]\n"
+    "  --url URL            http://HOST[:PORT]/MOUNT of the control mount (HTTP instead of\n"
+    "                       FastCGI)\n"
+    "  --mount PATH         control mount sent in REQUEST_URI over FastCGI [/push/ctl]\n"
+    "  --key KEY            publish key (Authorization: Bearer) [$HOLDFAST_PUBLISH_KEY]\n"
+    "  --event NAME         publish: event name of the message\n"
+    "  --type TYPE          publish: Content-Type of DATA\n"
+    "  --data ADDR          tail: data socket (FastCGI) [unix:/run/holdfast/data.sock]\n"
+    "  --data-url URL       tail: http://HOST[:PORT]/MOUNT of the data mount; with --url and\n"
+    "                       no --data-url, the --url host with --data-mount\n"
+    "  --data-mount PATH    tail: data mount [/push/sub]\n"
+    "  -n, --lines N        tail: start with the last N buffered messages of each channel\n"
+    "                       [0: new messages only]\n"
+    "  --json               tail: print each message as its JSON object\n"
+    "  --token TOKEN        tail: subscribe token for private channels\n"
+    "  --token-key KEY      token: the server's token_key\n"
+    "  --ttl SECONDS        token: lifetime [3600]\n"
+    "  -h, --help           show this help\n"
+    "  --version            show the version\n"
+    "\n"
+    "Tail:\n"
+    "  tail long-polls the data mount (transport=longpoll), which works the same over\n"
+    "  FastCGI and through every web server and proxy. Each answer carries the cursor to\n"
+    "  ask with next, so nothing is lost or repeated across reconnects and server restarts;\n"
+    "  when the server no longer has a missed message it says so and tail prints the gap on\n"
+    "  stderr (\"gap in CHANNEL: asked for ID, continuing from ID (REASON)\"). Connection\n"
+    "  failures after the first answer are retried every few seconds with the same cursor.\n"
+    "\n"
+    "Exit status:\n"
+    "  0    the server answered 2xx (tail: never exits on its own except as below)\n"
+    "  1    the server answered with another status: the body is printed on stdout and\n"
+    "       \"holdfastctl: HTTP status N\" on stderr (tail: also when a channel is deleted)\n"
+    "  2    usage error, or no answer (connection refused, timeout, bad reply): the reason\n"
+    "       is printed on stderr as \"holdfastctl: ...\"\n"
+    "\n"
+    "Examples:\n"
+    "  holdfastctl --key \"$KEY\" publish news '{\"title\":\"hello\"}'\n"
+    "\n"
+    "  holdfastctl --key \"$KEY\" channels\n"
+    "\n"
+    "  holdfastctl tail -n 10 news alerts\n"
+    "\n"
+    "  holdfastctl --url http://localhost/push/ctl --key \"$KEY\" tail news\n";
+
 struct Options {
   std::string control = "unix:/run/holdfast/control.sock";
-  std::string url;    // http://host:port/push/ctl
+  std::string url;
   std::string mount = "/push/ctl";
+  std::string data = "unix:/run/holdfast/data.sock";
+  std::string data_url;
+  std::string data_mount = "/push/sub";
   std::string key;
   std::string event;
   std::string type;
+  std::string token;
   std::string token_key;
   long ttl = 3600;
+  long lines = 0;
+  bool json = false;
+  bool help = false;
+  bool version = false;
   std::vector<std::string> args;
 };
 
-struct Response {
-  int status = 0;
-  std::string body;
-};
-
-const char* kUsage =
-    "usage: holdfastctl [--control ADDR | --url URL] [--key KEY] [--mount PATH] COMMAND ...\n"
-    "  ADDR is unix:PATH or tcp:HOST:PORT (FastCGI to the control socket, default\n"
-    "  unix:/run/holdfast/control.sock); URL is http://HOST[:PORT]/MOUNT (HTTP to a control\n"
-    "  mount). KEY defaults to $HOLDFAST_PUBLISH_KEY.\n"
-    "commands:\n"
-    "  publish CHANNEL[,CHANNEL...] [DATA|-] [--event NAME] [--type CONTENT-TYPE]\n"
-    "          DATA '-' or absent reads stdin; the type defaults to application/json when\n"
-    "          DATA is valid JSON, else text/plain\n"
-    "  info CHANNEL | list | delete CHANNEL | close SESSION | stats | metrics | health\n"
-    "  token CHANNEL --token-key KEY [--ttl SECONDS]   print a private-channel token\n"
-    "exit status: 0 on a 2xx answer, 1 on another answer, 2 on a usage or connection error\n";
-
-int connectTo(const std::string& addr, std::string& error) {
-  if (addr.rfind("unix:", 0) == 0) {
-    sockaddr_un sa{};
-    std::string path = addr.substr(5);
-    if (path.size() >= sizeof sa.sun_path) {
-      error = "socket path too long";
-      return -1;
-    }
-    sa.sun_family = AF_UNIX;
-    memcpy(sa.sun_path, path.c_str(), path.size());
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0)
-      return fd;
-    error = "connect " + addr + ": " + strerror(errno);
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
-  std::string hostport = addr.rfind("tcp:", 0) == 0 ? addr.substr(4) : addr;
-  auto colon = hostport.rfind(':');
-  if (colon == std::string::npos) {
-    error = "address needs HOST:PORT: " + addr;
-    return -1;
-  }
-  std::string host = hostport.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[')
-    host = host.substr(1, host.size() - 2);
-  addrinfo hints{}, *res = nullptr;
-  hints.ai_socktype = SOCK_STREAM;
-  if (getaddrinfo(host.c_str(), hostport.substr(colon + 1).c_str(), &hints, &res) != 0) {
-    error = "cannot resolve " + host;
-    return -1;
-  }
-  int fd = socket(res->ai_family, SOCK_STREAM, 0);
-  bool ok = fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0;
-  freeaddrinfo(res);
-  if (!ok) {
-    error = "connect " + addr + ": " + strerror(errno);
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
-  return fd;
+int fail(const std::string& message, int status = kUsageOrConnection) {
+  std::cerr << "holdfastctl: " << message << "\n";
+  return status;
 }
 
-bool sendAll(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n <= 0)
-      return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-std::string readAll(int fd) {
+std::string urlEncode(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
   std::string out;
-  char buf[16384];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0)
-    out.append(buf, static_cast<size_t>(n));
+  for (unsigned char c : s) {
+    if (isalnum(c) || strchr("-_.~", c)) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
   return out;
 }
 
-// Splits a CGI/HTTP response into status and body. `cgi` responses carry "Status:".
-Response parseHead(const std::string& raw, bool cgi) {
-  Response r;
-  auto end = raw.find("\r\n\r\n");
-  std::string head = raw.substr(0, end);
-  r.body = end == std::string::npos ? "" : raw.substr(end + 4);
-  if (cgi) {
-    auto pos = head.find("Status: ");
-    r.status = pos == std::string::npos ? 200 : atoi(head.c_str() + pos + 8);
-  } else {
-    auto sp = head.find(' ');
-    r.status = sp == std::string::npos ? 0 : atoi(head.c_str() + sp + 1);
-  }
+std::optional<Endpoint> controlEndpoint(const Options& o, std::string& error) {
+  return o.url.empty() ? holdfast::ctl::fastcgiEndpoint(o.control, o.mount, error)
+                       : holdfast::ctl::httpEndpoint(o.url, error);
+}
+
+std::optional<Endpoint> dataEndpoint(const Options& o, std::string& error) {
+  if (!o.data_url.empty())
+    return holdfast::ctl::httpEndpoint(o.data_url, error);
+  if (o.url.empty())
+    return holdfast::ctl::fastcgiEndpoint(o.data, o.data_mount, error);
+  auto e = holdfast::ctl::httpEndpoint(o.url, error);
+  if (e)
+    e->prefix = o.data_mount;
+  return e;
+}
+
+Request withKey(const Options& o, Request r) {
+  if (!o.key.empty())
+    r.headers.emplace_back("Authorization", "Bearer " + o.key);
   return r;
 }
 
-std::optional<Response> viaFastCgi(const Options& o, const std::string& method,
-                                   const std::string& uri, const std::string& type,
-                                   const std::string& body, std::string& error) {
-  int fd = connectTo(o.control, error);
-  if (fd < 0)
-    return std::nullopt;
-  std::vector<std::pair<std::string, std::string>> params = {
-      {"REQUEST_METHOD", method}, {"REQUEST_URI", uri},     {"SCRIPT_NAME", uri},
-      {"SERVER_PROTOCOL", "HTTP/1.1"}, {"GATEWAY_INTERFACE", "CGI/1.1"},
-      {"CONTENT_LENGTH", std::to_string(body.size())}};
-  if (!type.empty())
-    params.emplace_back("CONTENT_TYPE", type);
-  if (!o.key.empty())
-    params.emplace_back("HTTP_AUTHORIZATION", "Bearer " + o.key);
-  std::string out;
-  holdfast::fcgi::appendBeginRequest(out, 1, FCGI_RESPONDER, false);
-  holdfast::fcgi::appendParams(out, 1, params);
-  holdfast::fcgi::appendStream(out, FCGI_STDIN, 1, body);
-  if (!body.empty())
-    holdfast::fcgi::appendStream(out, FCGI_STDIN, 1, "");
-  if (!sendAll(fd, out)) {
-    error = "write failed";
-    close(fd);
-    return std::nullopt;
-  }
-  std::string raw = readAll(fd);
-  close(fd);
-  // Collect STDOUT content from the records.
-  std::string stdout_data;
-  size_t pos = 0;
-  while (pos + 8 <= raw.size()) {
-    auto* h = reinterpret_cast<const unsigned char*>(raw.data() + pos);
-    size_t len = (h[4] << 8) | h[5];
-    size_t pad = h[6];
-    if (pos + 8 + len + pad > raw.size())
-      break;
-    if (h[1] == FCGI_STDOUT)
-      stdout_data.append(raw, pos + 8, len);
-    pos += 8 + len + pad;
-  }
-  return parseHead(stdout_data, true);
-}
-
-std::optional<Response> viaHttp(const Options& o, const std::string& method,
-                                const std::string& path, const std::string& type,
-                                const std::string& body, std::string& error) {
-  std::string rest = o.url.substr(7);  // after http://
-  auto slash = rest.find('/');
-  std::string hostport = rest.substr(0, slash);
-  std::string host = hostport;
-  if (hostport.find(':') == std::string::npos)
-    hostport += ":80";
-  int fd = connectTo("tcp:" + hostport, error);
-  if (fd < 0)
-    return std::nullopt;
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host +
-                    "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  if (!type.empty())
-    req += "Content-Type: " + type + "\r\n";
-  if (!o.key.empty())
-    req += "Authorization: Bearer " + o.key + "\r\n";
-  req += "\r\n" + body;
-  if (!sendAll(fd, req)) {
-    error = "write failed";
-    close(fd);
-    return std::nullopt;
-  }
-  std::string raw = readAll(fd);
-  close(fd);
-  Response r = parseHead(raw, false);
-  if (raw.find("Transfer-Encoding: chunked") != std::string::npos) {
-    std::string decoded;
-    size_t p = 0;
-    while (p < r.body.size()) {
-      size_t n = strtoul(r.body.c_str() + p, nullptr, 16);
-      auto eol = r.body.find("\r\n", p);
-      if (n == 0 || eol == std::string::npos)
-        break;
-      decoded.append(r.body, eol + 2, n);
-      p = eol + 2 + n + 2;
-    }
-    r.body = decoded;
-  }
-  return r;
-}
-
+// One control request; prints the body; the status decides the exit code.
 int run(const Options& o, const std::string& method, const std::string& route,
         const std::string& type = "", const std::string& body = "") {
   std::string error;
-  std::optional<Response> r;
-  if (!o.url.empty()) {
-    if (o.url.rfind("http://", 0) != 0) {
-      std::cerr << "holdfastctl: --url must start with http://\n";
-      return 2;
-    }
-    std::string base = o.url.substr(7);
-    auto slash = base.find('/');
-    std::string prefix = slash == std::string::npos ? "" : base.substr(slash);
-    while (!prefix.empty() && prefix.back() == '/')
-      prefix.pop_back();
-    r = viaHttp(o, method, prefix + route, type, body, error);
-  } else {
-    r = viaFastCgi(o, method, o.mount + route, type, body, error);
-  }
-  if (!r) {
-    std::cerr << "holdfastctl: " << error << "\n";
-    return 2;
-  }
-  std::cout << r->body;
-  if (!r->body.empty() && r->body.back() != '\n')
+  auto endpoint = controlEndpoint(o, error);
+  if (!endpoint)
+    return fail(error);
+  Request r{method, route, {}, body};
+  if (!type.empty())
+    r.headers.emplace_back("Content-Type", type);
+  auto reply = holdfast::ctl::send(*endpoint, withKey(o, r), error);
+  if (!reply)
+    return fail(error);
+  std::cout << reply->body;
+  if (!reply->body.empty() && reply->body.back() != '\n')
     std::cout << "\n";
-  if (r->status < 200 || r->status > 299) {
-    std::cerr << "holdfastctl: HTTP status " << r->status << "\n";
-    return 1;
-  }
-  return 0;
-}
-
-bool parseOptions(int argc, char** argv, Options& o) {
-  if (const char* k = getenv("HOLDFAST_PUBLISH_KEY"))
-    o.key = k;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](std::string& out) {
-      if (i + 1 >= argc)
-        return false;
-      out = argv[++i];
-      return true;
-    };
-    std::string ttl;
-    bool ok = true;
-    if (a == "--control") ok = value(o.control);
-    else if (a == "--url") ok = value(o.url);
-    else if (a == "--mount") ok = value(o.mount);
-    else if (a == "--key") ok = value(o.key);
-    else if (a == "--event") ok = value(o.event);
-    else if (a == "--type") ok = value(o.type);
-    else if (a == "--token-key") ok = value(o.token_key);
-    else if (a == "--ttl") { ok = value(ttl); o.ttl = atol(ttl.c_str()); ok = ok && o.ttl > 0; }
-    else if (a == "-h" || a == "--help") return false;
-    else if (a.size() > 1 && a[0] == '-' && a != "-") {
-      std::cerr << "holdfastctl: unknown option " << a << "\n";
-      return false;
-    } else o.args.push_back(a);
-    if (!ok) {
-      std::cerr << "holdfastctl: " << a << " needs a valid value\n";
-      return false;
-    }
-  }
-  return !o.args.empty();
+  if (reply->status < 200 || reply->status > 299)
+    return fail("HTTP status " + std::to_string(reply->status), kAnswerError);
+  return kOk;
 }
 
 int publish(const Options& o) {
@@ -297,8 +194,159 @@ int publish(const Options& o) {
     type = holdfast::util::validateJson(data).ok ? "application/json" : "text/plain; charset=utf-8";
   std::string route = "/pub/" + o.args[1];
   if (!o.event.empty())
-    route += "?event=" + o.event;
+    route += "?event=" + urlEncode(o.event);
   return run(o, "POST", route, type, data);
+}
+
+// Every page of GET /channels, printed as one table.
+int channels(const Options& o) {
+  std::string error, after;
+  auto endpoint = controlEndpoint(o, error);
+  if (!endpoint)
+    return fail(error);
+  std::vector<holdfast::ctl::ChannelRow> rows;
+  do {
+    std::string route = "/channels?limit=1000" + (after.empty() ? "" : "&after=" + urlEncode(after));
+    auto reply = holdfast::ctl::send(*endpoint, withKey(o, Request{"GET", route, {}, ""}), error);
+    if (!reply)
+      return fail(error);
+    if (reply->status != 200) {
+      std::cout << reply->body;
+      return fail("HTTP status " + std::to_string(reply->status), kAnswerError);
+    }
+    if (!holdfast::ctl::parseChannelsPage(reply->body, rows, after, error))
+      return fail(error);
+  } while (!after.empty());
+  std::cout << holdfast::ctl::formatChannelsTable(rows);
+  return kOk;
+}
+
+// The next long-poll route for `tail`: from the cursor, or the first one (with -n).
+std::string tailRoute(const Options& o, const std::string& channels, const std::string& cursor) {
+  std::string route = "/" + channels + "?transport=longpoll&timeout=25";
+  if (!cursor.empty())
+    route += "&cursor=" + urlEncode(cursor);
+  else if (o.lines > 0)
+    route += "&last=" + std::to_string(o.lines);
+  if (!o.token.empty())
+    route += "&token=" + urlEncode(o.token);
+  return route;
+}
+
+int tail(const Options& o) {
+  if (o.args.size() < 2)
+    return -1;
+  std::string channels = o.args[1];
+  for (size_t i = 2; i < o.args.size(); ++i)
+    channels += "," + o.args[i];
+  std::string error, cursor;
+  auto endpoint = dataEndpoint(o, error);
+  if (!endpoint)
+    return fail(error);
+  bool answered = false;
+  while (true) {
+    Request r{"GET", tailRoute(o, channels, cursor), {}, ""};
+    r.timeout_seconds = 60; // above the server's long-poll hold
+    auto reply = holdfast::ctl::send(*endpoint, r, error);
+    if (!reply || reply->status == 502 || reply->status == 503 || reply->status == 504) {
+      if (!answered)
+        return reply ? fail("HTTP status " + std::to_string(reply->status), kAnswerError)
+                     : fail(error);
+      std::cerr << "holdfastctl: " << (reply ? "HTTP status " + std::to_string(reply->status) : error)
+                << "; retrying in 2 s\n";
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      continue;
+    }
+    if (reply->status != 200) {
+      std::cout << reply->body;
+      std::cout.flush();
+      return fail("HTTP status " + std::to_string(reply->status), kAnswerError);
+    }
+    holdfast::ctl::PollAnswer answer;
+    if (!holdfast::ctl::parsePollAnswer(reply->body, o.json, answer, error))
+      return fail(error);
+    answered = true;
+    for (const auto& g : answer.gaps)
+      std::cerr << "holdfastctl: " << g << "\n";
+    for (const auto& line : answer.lines)
+      std::cout << line << "\n";
+    std::cout.flush();
+    if (!answer.cursor.empty())
+      cursor = answer.cursor;
+    if (!answer.closed.empty())
+      return fail("subscription ended: " + answer.closed, kAnswerError);
+    if (answer.reconnect)
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+bool parseOptions(int argc, char** argv, Options& o) {
+  if (const char* k = getenv("HOLDFAST_PUBLISH_KEY"))
+    o.key = k;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc)
+        return false;
+      out = argv[++i];
+      return true;
+    };
+    auto count = [&](long& out, long min) {
+      std::string text;
+      if (!value(text))
+        return false;
+      char* end = nullptr;
+      out = strtol(text.c_str(), &end, 10);
+      return !text.empty() && *end == '\0' && out >= min;
+    };
+    bool ok = true;
+    if (a == "--control") ok = value(o.control);
+    else if (a == "--url") ok = value(o.url);
+    else if (a == "--mount") ok = value(o.mount);
+    else if (a == "--data") ok = value(o.data);
+    else if (a == "--data-url") ok = value(o.data_url);
+    else if (a == "--data-mount") ok = value(o.data_mount);
+    else if (a == "--key") ok = value(o.key);
+    else if (a == "--event") ok = value(o.event);
+    else if (a == "--type") ok = value(o.type);
+    else if (a == "--token") ok = value(o.token);
+    else if (a == "--token-key") ok = value(o.token_key);
+    else if (a == "--ttl") ok = count(o.ttl, 1);
+    else if (a == "-n" || a == "--lines") ok = count(o.lines, 0);
+    else if (a == "--json") o.json = true;
+    else if (a == "-h" || a == "--help") o.help = true;
+    else if (a == "--version") o.version = true;
+    else if (a.size() > 1 && a[0] == '-' && a != "-") {
+      fail("unknown option " + a);
+      return false;
+    } else o.args.push_back(a);
+    if (!ok) {
+      fail(a + " needs a valid value");
+      return false;
+    }
+  }
+  return o.help || o.version || !o.args.empty();
+}
+
+int dispatch(const Options& o) {
+  const std::string& cmd = o.args[0];
+  size_t n = o.args.size();
+  if (cmd == "publish") return publish(o);
+  if (cmd == "tail") return tail(o);
+  if (cmd == "channels" && n == 1) return channels(o);
+  if (cmd == "info" && n == 2) return run(o, "GET", "/channels/" + o.args[1]);
+  if (cmd == "list" && n == 1) return run(o, "GET", "/channels");
+  if (cmd == "delete" && n == 2) return run(o, "DELETE", "/channels/" + o.args[1]);
+  if (cmd == "close" && n == 2) return run(o, "POST", "/session/" + o.args[1] + "/close");
+  if (cmd == "stats" && n == 1) return run(o, "GET", "/stats");
+  if (cmd == "metrics" && n == 1) return run(o, "GET", "/metrics");
+  if (cmd == "health" && n == 1) return run(o, "GET", "/health");
+  if (cmd == "token" && n == 2 && !o.token_key.empty()) {
+    std::cout << holdfast::auth::makeSubscribeToken(o.token_key, o.args[1], time(nullptr) + o.ttl)
+              << "\n";
+    return kOk;
+  }
+  return -1;
 }
 
 } // namespace
@@ -307,27 +355,20 @@ int main(int argc, char** argv) {
   Options o;
   if (!parseOptions(argc, argv, o)) {
     fputs(kUsage, stderr);
-    return 2;
+    return kUsageOrConnection;
   }
-  const std::string& cmd = o.args[0];
-  size_t n = o.args.size();
-  int rc = -1;
-  if (cmd == "publish") rc = publish(o);
-  else if (cmd == "info" && n == 2) rc = run(o, "GET", "/channels/" + o.args[1]);
-  else if (cmd == "list" && n == 1) rc = run(o, "GET", "/channels");
-  else if (cmd == "delete" && n == 2) rc = run(o, "DELETE", "/channels/" + o.args[1]);
-  else if (cmd == "close" && n == 2) rc = run(o, "POST", "/session/" + o.args[1] + "/close");
-  else if (cmd == "stats" && n == 1) rc = run(o, "GET", "/stats");
-  else if (cmd == "metrics" && n == 1) rc = run(o, "GET", "/metrics");
-  else if (cmd == "health" && n == 1) rc = run(o, "GET", "/health");
-  else if (cmd == "token" && n == 2 && !o.token_key.empty()) {
-    std::cout << holdfast::auth::makeSubscribeToken(o.token_key, o.args[1], time(nullptr) + o.ttl)
-              << "\n";
-    rc = 0;
+  if (o.help) {
+    fputs(kUsage, stdout);
+    return kOk;
   }
+  if (o.version) {
+    printf("holdfastctl %s\n", HOLDFAST_VERSION);
+    return kOk;
+  }
+  int rc = dispatch(o);
   if (rc < 0) {
     fputs(kUsage, stderr);
-    return 2;
+    return kUsageOrConnection;
   }
   return rc;
 }

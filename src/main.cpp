@@ -28,5 +28,6 @@ int main(int argc, char** argv) {
   holdfast::util::LogLevel level;
   if (holdfast::util::parseLogLevel(config.log_level, level))
     holdfast::util::setLogLevel(level);
+  holdfast::util::configureLogOutput(config.log_format, config.log_journal);
   return holdfast::server::run(config, args);
 }

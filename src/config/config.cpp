@@ -117,6 +117,9 @@ const Key kKeys[] = {
     {"state_dir", K::kString, &C::state_dir, "DIR", "where history is saved on exit"},
     {"redis", K::kString, &C::redis, "URL", "Redis URL (not implemented yet)"},
     {"log_level", K::kString, &C::log_level, "LEVEL", "debug, info, warn or error"},
+    {"log_format", K::kString, &C::log_format, "FORMAT", "log lines as logfmt or json"},
+    {"log_journal", K::kString, &C::log_journal, "WHEN",
+     "journald lines, no own timestamp: auto, on, off"},
     {"socket_mode", K::kString, &C::socket_mode, "MODE", "octal mode of created unix sockets"},
     {"buffer_messages", K::kCount, &C::buffer_messages, "N", "messages kept per channel"},
     {"buffer_age", K::kSeconds, &C::buffer_age, "S", "age after which messages are dropped"},
@@ -490,7 +493,27 @@ std::string usage() {
           "      empty to disable (systemd socket activation may supply it)\n"
           "SIZE  bytes with an optional suffix K/KB/KiB, M/MB/MiB, G/GB/GiB (all powers of 1024)\n"
           "S     whole seconds, optionally followed by \"s\"\n"
-          "LIST  comma-separated; in the file a JSON array of strings\n";
+          "LIST  comma-separated; in the file a JSON array of strings\n"
+          "\n"
+          "Signals:\n"
+          "  SIGTERM, SIGINT  stop: answer held requests with a reconnect, save state_dir, exit\n"
+          "  SIGHUP           re-read the config file and flags (listeners and mounts change\n"
+          "                   only on restart; an invalid config is logged and ignored)\n"
+          "\n"
+          "Logging:\n"
+          "  One line per event on stderr, logfmt or json (--log-format). With --log-journal\n"
+          "  auto (the default) lines have no timestamp of their own and start with a syslog\n"
+          "  priority (<3> error ... <7> debug) when stderr is systemd's journal stream\n"
+          "  ($JOURNAL_STREAM): journald adds the time and keeps the priority.\n"
+          "\n"
+          "Exit status:\n"
+          "  0  stopped cleanly (SIGTERM/SIGINT), or --help / --version\n"
+          "  1  a listener could not be opened, or the state could not be saved on exit\n"
+          "  2  configuration error: every problem is printed, one per line\n"
+          "\n"
+          "Files:\n"
+          "  /etc/holdfast/holdfast.json\n"
+          "         the configuration the packaged systemd service passes with --config\n";
   return text;
 }
 

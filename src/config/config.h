@@ -22,6 +22,8 @@ struct Config {
   std::string state_dir;            // empty = no persistence
   std::string redis;                // redis://host:port (not implemented yet: rejected if set)
   std::string log_level = "info";   // debug, info, warn, error
+  std::string log_format = "logfmt"; // logfmt or json
+  std::string log_journal = "auto";  // auto (stderr is journald's stream), on, off
   std::string socket_mode = "0660"; // permissions of unix sockets holdfast creates (octal)
   std::string config_file;          // the --config given, for reloads
 

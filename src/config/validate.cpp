@@ -1,7 +1,5 @@
 // Cross-field validation of a Config: every problem is reported, one line each, naming the
 // key, its flag and the bad value.
-#include <arpa/inet.h>
-
 #include <climits>
 #include <cstdint>
 #include <cstring>
@@ -12,13 +10,13 @@
 
 #include "config/config.h"
 #include "config/text.h"
+#include "util/address.h"
 
 namespace holdfast::config {
 namespace {
 
 using detail::flagName;
 using detail::lower;
-using detail::parseDigits;
 using detail::quote;
 
 bool isChannelChar(char c) {
@@ -34,68 +32,13 @@ bool allOf(std::string_view text, bool (*pred)(char)) {
   return true;
 }
 
-bool isHostChar(char c) {
-  return isChannelChar(c) && c != '_' && c != '~' && c != '@';
-}
-bool isIpv4Char(char c) {
-  return (c >= '0' && c <= '9') || c == '.';
-}
 bool isSchemeChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-';
 }
 
-// Why `host` is not an IPv4 address, a host name or a bracketed IPv6 address, or "".
-std::string hostProblem(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  if (host.starts_with('[') && host.ends_with(']')) {
-    std::string inner = host.substr(1, host.size() - 2);
-    return inet_pton(AF_INET6, inner.c_str(), buf) == 1 ? "" : "has a bad IPv6 address";
-  }
-  if (host.empty())
-    return "has no host (use 0.0.0.0 or [::] for every interface)";
-  if (host.find(':') != std::string::npos)
-    return "has an IPv6 host without brackets (write [::1])";
-  if (allOf(host, isIpv4Char))
-    return inet_pton(AF_INET, host.c_str(), buf) == 1 ? "" : "has a bad IPv4 address";
-  bool edge = host.front() == '-' || host.front() == '.' || host.back() == '-';
-  return allOf(host, isHostChar) && !edge ? "" : "has a bad host name";
-}
-
-// Splits "HOST:PORT" / "[V6]:PORT" / "HOST" and checks both; the port may be optional.
-std::string hostPortProblem(std::string_view text, bool port_required) {
-  size_t close = text.starts_with('[') ? text.find(']') : 0;
-  if (close == std::string_view::npos)
-    return "has an unclosed '['";
-  size_t colon = text.find(':', close);
-  if (!text.starts_with('[') && colon != std::string_view::npos &&
-      text.find(':', colon + 1) != std::string_view::npos)
-    return "has an IPv6 host without brackets (write [::1]:PORT)";
-  if (text.starts_with('[') && close + 1 != text.size() && text[close + 1] != ':')
-    return "has text after ']' that is not :PORT";
-  if (colon == std::string_view::npos)
-    return port_required ? "has no :PORT" : hostProblem(std::string(text));
-  auto port = parseDigits(text.substr(colon + 1));
-  if (!port || *port < 1 || *port > 65535)
-    return "has a bad port (want 1..65535)";
-  return hostProblem(std::string(text.substr(0, colon)));
-}
-
+// Empty disables a listener; anything else must parse (util/address.h has the syntax).
 std::string addressProblem(std::string_view a) {
-  if (a.empty())
-    return {};
-  if (a.starts_with("unix:")) {
-    size_t n = a.size() - 5;
-    if (n == 0 || n > 107 || a.find('\0') != std::string_view::npos)
-      return "is not a unix socket path of 1..107 bytes";
-    return {};
-  }
-  if (a.starts_with("tcp:"))
-    return hostPortProblem(a.substr(4), true);
-  if (a.starts_with("fd:")) {
-    auto fd = parseDigits(a.substr(3));
-    return fd && *fd <= INT_MAX ? "" : "has a bad descriptor number (want fd:N, N >= 0)";
-  }
-  return "is not unix:PATH, tcp:HOST:PORT, fd:N or empty";
+  return a.empty() ? std::string() : util::parseAddress(a).error;
 }
 
 std::string mountProblem(std::string_view m) {
@@ -138,7 +81,7 @@ std::string originProblem(std::string_view o) {
     return "has a path or trailing '/' (browsers send scheme://host[:port] only)";
   if (lower(host_port) != host_port)
     return "is not lowercase (origins are compared exactly; browsers send lowercase)";
-  return hostPortProblem(host_port, false);
+  return util::hostPortProblem(host_port, false);
 }
 
 bool isPatternChar(char c) {
@@ -209,6 +152,10 @@ void validateAccess(const Config& c, Checker& check) {
   static const std::set<std::string, std::less<>> kLevels = {"debug", "info", "warn", "error"};
   if (!kLevels.contains(c.log_level))
     check.fail("log_level", quote(c.log_level), "is not debug, info, warn or error");
+  if (c.log_format != "logfmt" && c.log_format != "json")
+    check.fail("log_format", quote(c.log_format), "is not logfmt or json");
+  if (c.log_journal != "auto" && c.log_journal != "on" && c.log_journal != "off")
+    check.fail("log_journal", quote(c.log_journal), "is not auto, on or off");
   if (!c.redis.empty())
     check.fail("redis", quote(c.redis),
                "cannot be used: redis support is not implemented yet (it is planned)");

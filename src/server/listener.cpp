@@ -1,6 +1,8 @@
 // Opening listening sockets for every supported address form.
 #include "server/listener.h"
 
+#include "util/address.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdlib>
@@ -12,7 +14,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <string_view>
 
 namespace holdfast::server {
@@ -95,16 +96,10 @@ ListenSocket openUnix(const std::string& path, std::string& error, unsigned mode
   return ListenSocket(fd, path, st.st_dev, st.st_ino);
 }
 
-ListenSocket openTcp(const std::string& hostport, std::string& error) {
-  auto colon = hostport.rfind(':');
-  if (colon == std::string::npos) {
-    error = "tcp address needs HOST:PORT: " + hostport;
-    return {};
-  }
-  std::string host = hostport.substr(0, colon);
-  std::string port = hostport.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+ListenSocket openTcp(const util::Address& address, std::string& error) {
+  const std::string& host = address.host;
+  std::string port = std::to_string(address.port);
+  std::string hostport = host + ":" + port;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -131,13 +126,8 @@ ListenSocket openTcp(const std::string& hostport, std::string& error) {
   return ListenSocket(fd, "");
 }
 
-ListenSocket adoptFd(std::string_view text, std::string& error) {
-  int fd = -1;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), fd);
-  if (ec != std::errc() || p != text.data() + text.size() || fd < 0) {
-    error = "fd: needs a non-negative number: " + std::string(text);
-    return {};
-  }
+ListenSocket adoptFd(int fd, std::string& error) {
+  std::string text = std::to_string(fd);
   int listening = 0;
   socklen_t len = sizeof listening;
   if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
@@ -188,14 +178,17 @@ void ListenSocket::close() {
 }
 
 ListenSocket openListener(const std::string& address, std::string& error, unsigned unix_mode) {
-  std::string_view a = address;
-  if (a.starts_with("unix:"))
-    return openUnix(std::string(a.substr(5)), error, unix_mode);
-  if (a.starts_with("tcp:"))
-    return openTcp(std::string(a.substr(4)), error);
-  if (a.starts_with("fd:"))
-    return adoptFd(a.substr(3), error);
-  error = "unknown address form (want unix:PATH, tcp:HOST:PORT or fd:N): " + address;
+  util::AddressResult parsed = util::parseAddress(address);
+  if (!parsed.address) {
+    error = "address \"" + address + "\" " + parsed.error;
+    return {};
+  }
+  const util::Address& a = *parsed.address;
+  switch (a.kind) {
+  case util::Address::Kind::kUnix: return openUnix(a.path, error, unix_mode);
+  case util::Address::Kind::kTcp: return openTcp(a, error);
+  case util::Address::Kind::kFd: return adoptFd(a.fd, error);
+  }
   return {};
 }
 

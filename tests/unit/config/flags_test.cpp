@@ -25,6 +25,8 @@ const FlagCase kEveryFlag[] = {
     {"--publish-key", "sekret"},
     {"--state-dir", "/var/lib/hf"},
     {"--log-level", "debug"},
+    {"--log-format", "json"},
+    {"--log-journal", "off"},
     {"--socket-mode", "0600"},
     {"--buffer-messages", "7"},
     {"--buffer-age", "90s"},
@@ -56,6 +58,8 @@ void checkEveryFlag(const Config& c) {
   CHECK(c.trusted_control);
   CHECK(c.state_dir == "/var/lib/hf");
   CHECK(c.log_level == "debug");
+  CHECK(c.log_format == "json");
+  CHECK(c.log_journal == "off");
   CHECK(c.socket_mode == "0600");
   CHECK(c.buffer_messages == 7);
   CHECK(c.buffer_age == 90);

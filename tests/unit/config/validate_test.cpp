@@ -68,7 +68,7 @@ TEST_CASE("validate: listener addresses", "[config]") {
     const char* why;
   };
   const Bad bad[] = {
-      {"/run/x.sock", "is not unix:PATH, tcp:HOST:PORT, fd:N or empty"},
+      {"/run/x.sock", "is not unix:PATH, tcp:HOST:PORT or fd:N"},
       {"unix:", "is not a unix socket path"},
       {"tcp:127.0.0.1", "has no :PORT"},
       {"tcp:127.0.0.1:0", "has a bad port"},
@@ -146,6 +146,14 @@ TEST_CASE("validate: log level and redis", "[config]") {
                   "\" is not an octal permission mode such as 0660");
   expectOne([](Config& c) { c.log_level = "warning"; },
             "log_level (--log-level): \"warning\" is not debug, info, warn or error");
+  for (const char* format : {"logfmt", "json"})
+    expectNone([&](Config& c) { c.log_format = format; });
+  expectOne([](Config& c) { c.log_format = "text"; },
+            "log_format (--log-format): \"text\" is not logfmt or json");
+  for (const char* journal : {"auto", "on", "off"})
+    expectNone([&](Config& c) { c.log_journal = journal; });
+  expectOne([](Config& c) { c.log_journal = "yes"; },
+            "log_journal (--log-journal): \"yes\" is not auto, on or off");
   expectOne([](Config& c) { c.redis = "redis://127.0.0.1:6379"; },
             "redis (--redis): \"redis://127.0.0.1:6379\" cannot be used: redis support is not "
             "implemented yet (it is planned)");
