@@ -113,6 +113,9 @@ void Server::watchData(bool on) {
   if (data_paused_ == !on)
     return;
   data_paused_ = !on;
+  if (!on)
+    warnOutOfFds("file descriptors low: data listener paused, the control socket keeps its "
+                 "reserve (raise LimitNOFILE / ulimit -n)");
   for (auto& l : listeners_) {
     if (l->kind == app::Socket::kData && l->ev && !accept_paused_)
       on ? event_add(l->ev.get(), nullptr) : event_del(l->ev.get());
@@ -179,7 +182,8 @@ void Server::pauseAccepting() {
   if (accept_paused_)
     return;
   accept_paused_ = true;
-  warnOutOfFds();
+  warnOutOfFds("out of file descriptors: accepting paused for 100 ms (raise LimitNOFILE / "
+               "ulimit -n)");
   for (auto& l : listeners_) {
     if (l->ev)
       event_del(l->ev.get());
@@ -189,13 +193,13 @@ void Server::pauseAccepting() {
 }
 
 // At most one warning every 10 s, with the number of pauses it stands for.
-void Server::warnOutOfFds() {
+void Server::warnOutOfFds(const char* what) {
   int64_t now = clock_.nowMs();
   if (last_fd_warning_ms_ != 0 && now - last_fd_warning_ms_ < kFdWarningIntervalMs) {
     ++fd_warnings_suppressed_;
     return;
   }
-  HF_WARN("out of file descriptors: accepting paused for 100 ms (raise LimitNOFILE / ulimit -n)",
+  HF_WARN(what,
           util::logField("connections", static_cast<long long>(connections_.size())) +
               util::logField("pauses_since_last_warning",
                              static_cast<long long>(fd_warnings_suppressed_)));

@@ -109,7 +109,7 @@ private:
   void measureDescriptors();
   bool dataFull() const;
   void watchData(bool on);
-  void warnOutOfFds();
+  void warnOutOfFds(const char* what);
   void armTimer();
   void compactTimers();
   void fireTimer(const Timer& timer);

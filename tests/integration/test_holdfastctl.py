@@ -50,7 +50,7 @@ def test_publish_info_list_delete_stats_over_fastcgi_and_http(env):
         rc, out, _ = run(env, "stats", via=via)
         assert rc == 0 and json.loads(out)["messages"]["published"] >= 2
         rc, out, _ = run(env, "health", via=via)
-        assert rc == 0 and json.loads(out) == {"status": "ok"}
+        assert rc == 0 and json.loads(out)["status"] == "ok"
         rc, out, _ = run(env, "metrics", via=via)
         assert rc == 0 and "holdfast_published_total" in out
         rc, out, _ = run(env, "delete", ch, via=via)
