@@ -75,23 +75,24 @@ const std::string& Held::messageBytes(const hub::MessagePtr& message) {
   return app_.frames.get(ctx_.kind, message, key, render);
 }
 
-void Held::deliver(const hub::MessagePtr& message) {
+bool Held::deliver(const hub::MessagePtr& message) {
   if (done_ || request_.ended())
-    return;
+    return false;
   advance(*message);
   ++app_.stats.delivered;
   if (streaming()) {
     request_.write({messageBytes(message)});
-    return;
+    return true;
   }
   if (!session_.empty()) {
     answerPoll({message}, false, {});
-    return;
+    return true;
   }
   done_ = true;
   ++app_.stats.responses[200];
   std::string head = headerBlock(app_.config, request_, 200, transport::contentType(ctx_));
   request_.finish({head, messageBytes(message)});
+  return true;
 }
 
 void Held::answerPoll(const std::vector<hub::MessagePtr>& messages, bool heartbeat,

@@ -27,7 +27,7 @@ public:
   ~Held() override;
 
   // Long-poll kinds: answered by the first delivery. Streams: frames until they end.
-  void deliver(const hub::MessagePtr& message) override;
+  bool deliver(const hub::MessagePtr& message) override;
   void channelDeleted(const std::string& channel) override;
 
   // Streams: writes the headers, the preamble (hello) and the backlog in one go.

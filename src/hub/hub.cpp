@@ -237,19 +237,21 @@ PublishResult Hub::publish(std::string_view channel, std::string_view event, std
   append(ch, message);
   enforceChannelLimits(ch);
   enforceMemoryLimit();
-  fanOut(ch, message);
-  return PublishResult{PublishResult::Status::kOk, std::move(message), ch.subscriberCount(), {}};
+  size_t reached = fanOut(ch, message);
+  return PublishResult{PublishResult::Status::kOk, std::move(message), reached, {}};
 }
 
 // Render once, deliver many: every subscriber gets the same MessagePtr by reference, so the
 // hub allocates nothing per subscriber. The flag is saved and restored rather than cleared so
 // a publish made from inside deliver() does not lift the outer fan-out's no-reentry guard.
-void Hub::fanOut(const Channel& channel, const MessagePtr& message) {
+size_t Hub::fanOut(const Channel& channel, const MessagePtr& message) {
   bool outer = in_fanout_;
   in_fanout_ = true;
+  size_t reached = 0;
   for (Subscriber* subscriber : channel.subscribers_)
-    subscriber->deliver(message);
+    reached += subscriber->deliver(message) ? 1 : 0;
   in_fanout_ = outer;
+  return reached;
 }
 
 std::string Hub::refusal(std::string_view channel, std::string_view event, std::string_view data,

@@ -92,7 +92,7 @@ struct PublishResult {
   enum class Status { kOk, kTooLarge };
   Status status = Status::kOk;
   MessagePtr message;        // set when kOk
-  size_t subscribers = 0;    // live subscribers the message was fanned out to
+  size_t subscribers = 0;    // live subscribers that took the message (Subscriber::deliver)
   std::string error;         // when not kOk
 };
 
@@ -173,7 +173,7 @@ private:
   void evictAged(Channel& channel, int64_t now_ms);
   void enforceChannelLimits(Channel& channel);
   void enforceMemoryLimit();
-  void fanOut(const Channel& channel, const MessagePtr& message);
+  size_t fanOut(const Channel& channel, const MessagePtr& message);  // subscribers that took it
   std::string refusalFor(size_t cost) const;
   bool in_fanout_ = false;
 

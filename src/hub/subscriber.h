@@ -15,8 +15,10 @@ public:
   virtual ~Subscriber() = default;
   // A message was published on one of the subscriber's channels. Runs during fan-out: the
   // implementation must not subscribe or unsubscribe anything synchronously (the hub asserts
-  // it); it marks itself done and lets the owner tear down later.
-  virtual void deliver(const MessagePtr& message) = 0;
+  // it); it marks itself done and lets the owner tear down later. Returns whether it took the
+  // message (false: already answered or its client is gone), so a publish reports only the
+  // subscribers that really got it (201 vs 202).
+  virtual bool deliver(const MessagePtr& message) = 0;
   // A channel the subscriber is on was deleted. Same reentry rule as deliver().
   virtual void channelDeleted(const std::string& channel) = 0;
 

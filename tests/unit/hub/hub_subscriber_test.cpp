@@ -20,7 +20,10 @@ namespace {
 // Records what the hub hands it.
 class Recorder final : public hub::Subscriber {
 public:
-  void deliver(const MessagePtr& message) override { got.push_back(message); }
+  bool deliver(const MessagePtr& message) override {
+    got.push_back(message);
+    return true;
+  }
   void channelDeleted(const std::string& channel) override { deleted.push_back(channel); }
 
   std::vector<std::string> ids() const {
