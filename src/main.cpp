@@ -2,14 +2,16 @@
 #include <event2/event.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "server/server.h"
-#include "store/state_file.h"
+#include "store/journal.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -24,6 +26,64 @@ void onSignal(evutil_socket_t sig, short, void* arg) {
     server->reload();
   else
     server->beginShutdown();
+}
+
+// The state_dir journal's periodic work (store/journal.h): fsync under journal_sync=interval,
+// compaction when it outgrew journal_max_bytes or refuses appends after an error.
+struct JournalTimer {
+  holdfast::store::Journal* journal;
+  holdfast::hub::Hub* hub;
+};
+
+void onJournalTimer(evutil_socket_t, short, void* arg) {
+  auto* t = static_cast<JournalTimer*>(arg);
+  std::string error;
+  if (t->journal->due() && !t->journal->sync(error))
+    HF_ERROR("journal sync failed; publishes refused until compaction",
+             holdfast::util::logField("error", error));
+  if (t->journal->compactionDue()) {
+    if (t->journal->compact(*t->hub, error))
+      HF_INFO("journal compacted", holdfast::util::logField("file", t->journal->snapshotPath()));
+    else
+      HF_ERROR("journal compaction failed", holdfast::util::logField("error", error));
+  }
+}
+
+// Loads state_dir (snapshot + journal) into the hub and starts this run's journal. False: the
+// server must not start (the error names the file and offset).
+bool openJournal(std::optional<holdfast::store::Journal>& journal,
+                 const holdfast::config::Config& config, const holdfast::util::Clock& clock,
+                 holdfast::hub::Hub& hub) {
+  using holdfast::util::logField;
+  holdfast::store::JournalOptions options;
+  options.sync = *holdfast::store::parseSyncPolicy(config.journal_sync); // validated
+  options.sync_interval_ms = static_cast<int64_t>(config.journal_sync_interval);
+  options.max_bytes = config.journal_max_bytes;
+  journal.emplace(config.state_dir, options, clock);
+  holdfast::store::RecoverStats stats;
+  std::string error;
+  if (!journal->recover(hub, stats, error) || !journal->open(hub, error)) {
+    fprintf(stderr,
+            "holdfast: state_dir: %s\nholdfast: refusing to start so that no acknowledged "
+            "message is dropped silently; to start with new epochs for every channel, move "
+            "holdfast.state and holdfast.journal out of %s (docs/operations.md)\n",
+            error.c_str(), config.state_dir.c_str());
+    return false;
+  }
+  if (stats.torn)
+    HF_WARN("journal: torn last record dropped", logField("notes", stats.notes));
+  if (!stats.complete)
+    HF_WARN("state not proven complete after an unclean stop; channels start new epochs",
+            logField("channels", static_cast<long long>(stats.reset_channels)) +
+                logField("notes", stats.notes));
+  HF_INFO("state loaded", logField("channels", static_cast<long long>(stats.channels)) +
+                              logField("messages", static_cast<long long>(stats.messages)) +
+                              logField("journal_records",
+                                       static_cast<long long>(stats.journal_records)) +
+                              logField("clean", stats.clean ? "true" : "false") +
+                              logField("notes", stats.notes));
+  hub.setHistoryLog(&*journal);
+  return true;
 }
 
 } // namespace
@@ -58,6 +118,7 @@ int main(int argc, char** argv) {
   }
   holdfast::util::SystemClock clock;
   holdfast::util::SecureRandom random;
+  std::optional<holdfast::store::Journal> journal; // outlives the server's hub, which points at it
   Server server(base.get(), config, clock, random);
   server.setReloadArgs(args);
   std::vector<std::string> errors;
@@ -66,15 +127,16 @@ int main(int argc, char** argv) {
       fprintf(stderr, "holdfast: %s\n", e.c_str());
     return 1;
   }
+  std::unique_ptr<event, decltype(&event_free)> journal_timer(nullptr, &event_free);
+  JournalTimer journal_timer_arg{nullptr, &server.hub()};
   if (!config.state_dir.empty()) {
-    holdfast::store::LoadStats loaded_state;
-    std::string error;
-    if (!holdfast::store::loadState(server.hub(), config.state_dir, loaded_state, error))
-      HF_ERROR("state not fully loaded; affected channels start a new epoch",
-               holdfast::util::logField("error", error));
-    HF_INFO("state loaded",
-            holdfast::util::logField("channels", static_cast<long long>(loaded_state.channels)) +
-                holdfast::util::logField("messages", static_cast<long long>(loaded_state.messages)));
+    if (!openJournal(journal, config, clock, server.hub()))
+      return 1;
+    journal_timer_arg.journal = &*journal;
+    journal_timer.reset(event_new(base.get(), -1, EV_PERSIST, &onJournalTimer, &journal_timer_arg));
+    int64_t ms = std::min<int64_t>(static_cast<int64_t>(config.journal_sync_interval), 1000);
+    timeval every{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
+    event_add(journal_timer.get(), &every);
   }
   std::vector<std::unique_ptr<event, decltype(&event_free)>> signals;
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
@@ -85,9 +147,10 @@ int main(int argc, char** argv) {
   HF_INFO("holdfast started", holdfast::util::logField("version", HOLDFAST_VERSION));
   event_base_dispatch(base.get());
   int status = 0;
-  if (!config.state_dir.empty()) {
+  if (journal) {
     std::string error;
-    if (holdfast::store::saveState(server.hub(), config.state_dir, error)) {
+    server.hub().setHistoryLog(nullptr);
+    if (journal->close(server.hub(), error)) {
       HF_INFO("state saved", holdfast::util::logField("dir", config.state_dir));
     } else {
       HF_ERROR("state not saved", holdfast::util::logField("error", error));

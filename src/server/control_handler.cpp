@@ -152,7 +152,13 @@ void channels(Ctl& c, std::string_view name) {
     appendChannelInfo(body, *ch);
     c.json(200, body + "\n");
   } else if (m == "DELETE") {
-    if (!c.server.hub().deleteChannel(name)) {
+    hub::DeleteResult deleted = c.server.hub().deleteChannel(name);
+    if (deleted.status == hub::DeleteResult::Status::kUnavailable) {
+      c.error(503, "unavailable", "delete could not be stored: " + deleted.error,
+              "Retry-After: 1\r\n");
+      return;
+    }
+    if (!deleted) {
       c.error(404, "no_channel", "no channel " + std::string(name));
       return;
     }

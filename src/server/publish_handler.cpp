@@ -121,6 +121,14 @@ bool parseBatch(Ctl& c, std::vector<BatchItem>& items) {
   return true;
 }
 
+// The history log (state_dir journal) could not store the message: it was not published, and
+// neither was anything after it in this request (earlier channels or items were).
+void unavailable(Ctl& c, const std::string& channel, const std::string& error) {
+  c.error(503, "unavailable",
+          "history could not be stored, " + channel + " and the rest were not published: " + error,
+          "Retry-After: 1\r\n");
+}
+
 } // namespace
 
 void publish(Ctl& c, std::string_view channel_list) {
@@ -170,6 +178,10 @@ void publish(Ctl& c, std::string_view channel_list) {
   size_t delivered = 0;
   for (const auto& ch : *channels) {
     hub::PublishResult r = c.server.hub().publish(ch, event, c.request.in->body, is_json);
+    if (r.status == hub::PublishResult::Status::kUnavailable) {
+      unavailable(c, ch, r.error);
+      return;
+    }
     if (r.status != hub::PublishResult::Status::kOk) {
       c.error(507, "too_large", r.error);
       return;
@@ -199,6 +211,10 @@ void publishBatch(Ctl& c) {
   size_t delivered = 0;
   for (const auto& item : items) {
     hub::PublishResult r = c.server.hub().publish(item.channel, item.event, item.data, true);
+    if (r.status == hub::PublishResult::Status::kUnavailable) {
+      unavailable(c, item.channel, r.error);
+      return;
+    }
     if (!entries.empty())
       entries += ',';
     if (r.status != hub::PublishResult::Status::kOk) {
