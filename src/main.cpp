@@ -121,14 +121,9 @@ int main(int argc, char** argv) {
   std::optional<holdfast::store::Journal> journal; // outlives the server's hub, which points at it
   Server server(base.get(), config, clock, random);
   server.setReloadArgs(args);
-  std::vector<std::string> errors;
-  if (!server.open(errors)) {
-    for (const auto& e : errors)
-      fprintf(stderr, "holdfast: %s\n", e.c_str());
-    return 1;
-  }
   std::unique_ptr<event, decltype(&event_free)> journal_timer(nullptr, &event_free);
   JournalTimer journal_timer_arg{nullptr, &server.hub()};
+  // Before the listeners open: a server that refuses to start never accepts a connection.
   if (!config.state_dir.empty()) {
     if (!openJournal(journal, config, clock, server.hub()))
       return 1;
@@ -137,6 +132,12 @@ int main(int argc, char** argv) {
     int64_t ms = std::min<int64_t>(static_cast<int64_t>(config.journal_sync_interval), 1000);
     timeval every{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
     event_add(journal_timer.get(), &every);
+  }
+  std::vector<std::string> errors;
+  if (!server.open(errors)) {
+    for (const auto& e : errors)
+      fprintf(stderr, "holdfast: %s\n", e.c_str());
+    return 1;
   }
   std::vector<std::unique_ptr<event, decltype(&event_free)>> signals;
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
