@@ -183,3 +183,49 @@ def test_torn_last_record_is_dropped_and_logged(hf_tmpdir):
     finally:
         problems = hf.stop()
     assert not problems, "\n".join(problems)
+
+
+def test_publish_that_cannot_be_journaled_gets_503_and_is_not_published(hf_tmpdir):
+    """The journal hits the file size limit (RLIMIT_FSIZE, as a full disk would): publishes get
+    503, use no id, reach no subscriber, and everything acknowledged survives a SIGKILL."""
+    import sys
+    state = os.path.join(hf_tmpdir, "state")
+    args = ["--state-dir", state, "--journal-sync", "off"]
+    hf = harness.Holdfast(hf_tmpdir, args)
+    limit = 4096
+    hf.args = [sys.executable, "-c",
+               "import os, resource, signal, sys\n"
+               "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (%d, %d))\n"
+               "os.execv(sys.argv[1], sys.argv[1:])\n" % (limit, limit)] + hf.args
+    hf.start()
+    acked = []
+    try:
+        for i in range(200):
+            r = harness.fcgi_call(hf.control_socket, "POST", "/push/ctl/pub/full",
+                                  json.dumps({"i": i, "pad": "x" * 40}), AUTH, "application/json")
+            if r.status == 503:
+                break
+            assert r.status in (201, 202), (r.status, r.body)
+            acked.append(r.json()["id"])
+        assert r.status == 503, "the journal never filled up"
+        assert r.json()["error"] == "unavailable" and "not published" in r.json()["message"], r.body
+        assert 5 < len(acked) < 200
+        epoch = split_id(acked[0])[0]
+        assert acked == ["%s-%d" % (epoch, n) for n in range(1, len(acked) + 1)]
+        got = poll(hf, "full", "full:%s-0" % epoch)
+        assert [m["id"] for m in got["messages"]] == acked[-len(got["messages"]):]
+        assert got["cursor"] == "full:" + acked[-1]  # the refused one used no id
+        kill(hf)
+    except BaseException:
+        hf.stop()
+        raise
+    hf = harness.Holdfast(hf_tmpdir, args).start()
+    try:
+        got = poll(hf, "full", "full:%s-0" % epoch)
+        ids = [m["id"] for m in got["messages"]]
+        assert ids == acked[-len(ids):] and ids[-1] == acked[-1], (ids, acked)
+        assert split_id(publish(hf, "full", {"i": "next"})) == (epoch, len(acked) + 1)
+    finally:
+        problems = hf.stop()
+    assert not problems, "\n".join(problems)
