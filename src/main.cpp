@@ -76,12 +76,11 @@ bool openJournal(std::optional<holdfast::store::Journal>& journal,
     HF_WARN("state not proven complete after an unclean stop; channels start new epochs",
             logField("channels", static_cast<long long>(stats.reset_channels)) +
                 logField("notes", stats.notes));
-  HF_INFO("state loaded", logField("channels", static_cast<long long>(stats.channels)) +
-                              logField("messages", static_cast<long long>(stats.messages)) +
-                              logField("journal_records",
-                                       static_cast<long long>(stats.journal_records)) +
-                              logField("clean", stats.clean ? "true" : "false") +
-                              logField("notes", stats.notes));
+  HF_INFO("state loaded",
+          logField("channels", static_cast<long long>(stats.channels)) +
+              logField("messages", static_cast<long long>(stats.messages)) +
+              logField("journal_records", static_cast<long long>(stats.journal_records)) +
+              logField("clean", stats.clean ? "true" : "false") + logField("notes", stats.notes));
   hub.setHistoryLog(&*journal);
   return true;
 }

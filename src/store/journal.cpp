@@ -69,8 +69,9 @@ bool Journal::lock(std::string& error) {
     return false;
   }
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    error = path + ": " + (errno == EWOULDBLOCK ? std::string("state_dir is in use by another holdfast")
-                                               : std::string(strerror(errno)));
+    error = path + ": " +
+            (errno == EWOULDBLOCK ? std::string("state_dir is in use by another holdfast")
+                                  : std::string(strerror(errno)));
     ::close(lock_fd_);
     lock_fd_ = -1;
     return false;
@@ -120,7 +121,8 @@ bool Journal::recover(hub::Hub& hub, RecoverStats& stats, std::string& error) {
     return false;
   std::string snapshot, journal, why;
   ReadStatus s = readFile(snapshot_path_, snapshot, error);
-  ReadStatus j = s == ReadStatus::kError ? ReadStatus::kMissing : readFile(journal_path_, journal, error);
+  ReadStatus j =
+      s == ReadStatus::kError ? ReadStatus::kMissing : readFile(journal_path_, journal, error);
   if (s == ReadStatus::kError || j == ReadStatus::kError)
     return false;
   if (s == ReadStatus::kMissing) {
@@ -140,7 +142,8 @@ bool Journal::recover(hub::Hub& hub, RecoverStats& stats, std::string& error) {
   }
   generation_ = meta.generation;
   JournalScan scan;
-  if (j == ReadStatus::kOk && !readJournal(journal_path_, journal, meta, history, scan, stats, error))
+  if (j == ReadStatus::kOk &&
+      !readJournal(journal_path_, journal, meta, history, scan, stats, error))
     return false;
   if (j == ReadStatus::kMissing)
     stats.notes += "journal missing; ";

@@ -130,7 +130,7 @@ private:
   uint64_t bytes_ = 0;      // journal file size
   bool dirty_ = false;      // records written but not fsynced
   int64_t dirty_since_ms_ = 0;
-  bool refusing_ = false;   // a write or fsync failed: appends refused until compaction
+  bool refusing_ = false; // a write or fsync failed: appends refused until compaction
   bool closed_ = false;
 };
 

@@ -25,11 +25,11 @@
 namespace holdfast::store {
 
 struct SnapshotMeta {
-  int version = 2;          // 1: the old format without G line or checksum (read, not trusted)
+  int version = 2; // 1: the old format without G line or checksum (read, not trusted)
   uint64_t generation = 0;
   bool clean = false;
-  std::string sync;         // "always", "interval" or "off"
-  std::string boot_id;      // empty when unknown
+  std::string sync;    // "always", "interval" or "off"
+  std::string boot_id; // empty when unknown
 };
 
 std::string serializeState(const hub::Hub& hub, const SnapshotMeta& meta);

@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto target = holdfast::http::splitTarget(input);
   if (target) {
     size_t q = input.find('?');
-    check(target->query == (q == std::string_view::npos ? std::string_view() : input.substr(q + 1)));
+    check(target->query ==
+          (q == std::string_view::npos ? std::string_view() : input.substr(q + 1)));
   }
   return 0;
 }

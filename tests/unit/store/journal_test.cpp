@@ -57,8 +57,8 @@ private:
 
 // One server run: a hub and the journal in `dir`, recovered and opened.
 struct Run {
-  explicit Run(const std::string& dir, SyncPolicy sync = SyncPolicy::kAlways, hub::Limits limits = {},
-               uint64_t max_bytes = 64ull << 20)
+  explicit Run(const std::string& dir, SyncPolicy sync = SyncPolicy::kAlways,
+               hub::Limits limits = {}, uint64_t max_bytes = 64ull << 20)
       : random(seed()), hub(limits, clock, random),
         journal(dir, JournalOptions{sync, 100, max_bytes}, clock) {}
   static uint64_t seed() {
@@ -212,11 +212,15 @@ TEST_CASE("journal: a torn last record is dropped and reported", "[store][journa
     run.pub("a");
   }
   std::string full = slurp(journal);
-  SECTION("cut inside the payload") { spit(journal, full.substr(0, full.size() - 3)); }
+  SECTION("cut inside the payload") {
+    spit(journal, full.substr(0, full.size() - 3));
+  }
   SECTION("cut inside the record header") {
     spit(journal, full + std::string("\x10\x00\x00", 3));
   }
-  SECTION("zeros after the last record") { spit(journal, full + std::string(100, '\0')); }
+  SECTION("zeros after the last record") {
+    spit(journal, full + std::string(100, '\0'));
+  }
   SECTION("a bad checksum on the last record") {
     full[full.size() - 2] ^= 0x20;
     spit(journal, full);

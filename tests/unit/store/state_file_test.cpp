@@ -26,7 +26,9 @@ struct Fixture {
   Hub hub{holdfast::hub::Limits{}, clock, random};
 };
 
-std::string header() { return "HOLDFAST-STATE 2\nG 7 unclean always boot-1\n"; }
+std::string header() {
+  return "HOLDFAST-STATE 2\nG 7 unclean always boot-1\n";
+}
 
 // Appends the END line with the right checksum.
 std::string seal(const std::string& body) {
@@ -118,7 +120,9 @@ TEST_CASE("state file: damage is reported, never a crash", "[store]") {
     CHECK_FALSE(loads("hello\n", error));
     CHECK_THAT(error, Catch::Contains("not a holdfast state file"));
   }
-  SECTION("truncated: no END") { CHECK_FALSE(loads(header() + c + record(kJson), error)); }
+  SECTION("truncated: no END") {
+    CHECK_FALSE(loads(header() + c + record(kJson), error));
+  }
   SECTION("a flipped byte fails the checksum") {
     std::string text = seal(header() + c + record(kJson));
     text[text.find("\"data\":1") + 7] = '2';
@@ -138,8 +142,8 @@ TEST_CASE("state file: damage is reported, never a crash", "[store]") {
     CHECK_THAT(error, Catch::Contains("appears twice"));
   }
   SECTION("a length that would overflow the bounds check") {
-    CHECK_FALSE(loads(seal(header() + c + "M 1 1 message 18446744073709551615\n" + kJson + "\n"),
-                      error));
+    CHECK_FALSE(
+        loads(seal(header() + c + "M 1 1 message 18446744073709551615\n" + kJson + "\n"), error));
     CHECK_THAT(error, Catch::Contains("bad message record"));
   }
   SECTION("a length past the end") {
@@ -172,5 +176,7 @@ TEST_CASE("state file: damage is reported, never a crash", "[store]") {
     CHECK_FALSE(loads(seal(header() + "C a:b T1 0 0\n"), error));
     CHECK_THAT(error, Catch::Contains("at byte " + std::to_string(header().size())));
   }
-  SECTION("a well-formed file loads") { CHECK(loads(seal(header() + c + record(kJson)), error)); }
+  SECTION("a well-formed file loads") {
+    CHECK(loads(seal(header() + c + record(kJson)), error));
+  }
 }
