@@ -68,9 +68,12 @@ void channelInfo(Ctl& c, const std::string& name) {
 
 void deleteChannel(Ctl& c, const std::string& name) {
   Context& ctx = c.ctx;
-  ctx.engine.remove(name, [&ctx, ref = c.request.ref(), name](bool found) {
+  ctx.engine.remove(name, [&ctx, ref = c.request.ref(), name](engine::RemoveOutcome out) {
     ctx.resume(ref, [&](Request& request) {
-      if (!found)
+      using S = engine::RemoveOutcome::Status;
+      if (out.status == S::kUnavailable)
+        return respondError(ctx, request, 503, "unavailable", out.error, "Retry-After: 1\r\n");
+      if (out.status == S::kNotFound)
         return respondError(ctx, request, 404, "no_channel", "no channel " + name);
       util::JsonWriter w;
       w.startObject().key("channel").string(name).key("deleted").boolean(true).endObject();

@@ -20,6 +20,9 @@ struct Config {
   std::string publish_key;          // Bearer key for publishing; empty + !trusted_control = refuse
   bool trusted_control = false;     // control socket reachable only by trusted back ends
   std::string state_dir;            // empty = no persistence
+  std::string journal_sync = "interval";    // always | interval | off (state_dir journal)
+  uint64_t journal_sync_interval = 200;     // ms between fsyncs under "interval"
+  uint64_t journal_max_bytes = 64ull << 20; // journal size that triggers compaction
   std::string redis;                // redis://host:port (not implemented yet: rejected if set)
   std::string log_level = "info";   // debug, info, warn, error
   std::string log_format = "logfmt"; // logfmt or json

@@ -171,6 +171,13 @@ void validateAccess(const Config& c, Checker& check) {
                "is not empty or up to 128 channel characters [A-Za-z0-9_.~@-]");
 }
 
+void validateStore(const Config& c, Checker& check) {
+  if (c.journal_sync != "always" && c.journal_sync != "interval" && c.journal_sync != "off")
+    check.fail("journal_sync", quote(c.journal_sync), "is not always, interval or off");
+  check.range("journal_sync_interval", c.journal_sync_interval, 1, 60000);
+  check.range("journal_max_bytes", c.journal_max_bytes, 4096, UINT64_MAX);
+}
+
 } // namespace
 
 void validate(const Config& config, std::vector<std::string>& errors) {
@@ -178,6 +185,7 @@ void validate(const Config& config, std::vector<std::string>& errors) {
   validateListeners(config, check);
   validateLimits(config, check);
   validateAccess(config, check);
+  validateStore(config, check);
 }
 
 } // namespace holdfast::config

@@ -18,7 +18,9 @@
 // - Ownership: the engine owns channels and messages; messages are shared immutable
 //   (hub::MessagePtr). Subscribers are owned by the caller and must be unsubscribed
 //   (unsubscribeAll) before they are destroyed; the engine keeps raw pointers to them.
-// - All or nothing: publish stores every item or none (each item is checked first).
+// - All or nothing: publish stores every item or none (each item is checked first). The one
+//   exception is a storage failure in the middle of a request (the memory engine's journal
+//   cannot write): the items before it are stored and acknowledged nowhere, the answer is 503.
 #pragma once
 
 #include <cstdint>
@@ -77,6 +79,16 @@ struct ChannelPage {
   std::optional<std::string> next;    // pass as `after` for the next page; none at the end
 };
 
+struct RemoveOutcome {
+  enum class Status {
+    kDeleted,     // history dropped, subscribers told
+    kNotFound,    // no such channel (404)
+    kUnavailable, // storage refused the change: nothing changed (503 + Retry-After)
+  };
+  Status status = Status::kNotFound;
+  std::string error; // when kUnavailable
+};
+
 struct EngineStats {
   uint64_t published = 0;
   uint64_t evicted = 0;
@@ -92,7 +104,7 @@ public:
   using HeadsDone = std::function<void(hub::Cursor)>;
   using InfoDone = std::function<void(std::optional<ChannelInfo>)>;
   using ListDone = std::function<void(ChannelPage)>;
-  using RemoveDone = std::function<void(bool found)>;
+  using RemoveDone = std::function<void(RemoveOutcome)>;
 
   virtual ~Engine() = default;
 
@@ -114,7 +126,7 @@ public:
   virtual void info(std::string channel, InfoDone done) = 0;
   // Channels sorted by name after `after` (exclusive), at most `limit`.
   virtual void list(std::string after, size_t limit, ListDone done) = 0;
-  // Drops a channel's history; its subscribers get channelDeleted(). done(false) if unknown.
+  // Drops a channel's history; its subscribers get channelDeleted().
   virtual void remove(std::string channel, RemoveDone done) = 0;
 
   // This node's counters (synchronous: /stats and /metrics are per node).

@@ -1,7 +1,10 @@
 // The memory engine: engine calls answered at once from the hub.
 #include "engine/memory_engine.h"
 
+#include <algorithm>
 #include <utility>
+
+#include "util/log.h"
 
 namespace holdfast::engine {
 
@@ -49,8 +52,12 @@ void MemoryEngine::publish(std::vector<PublishItem> items, PublishDone done) {
   for (const PublishItem& item : items) {
     hub::PublishResult r = hub_.publish(item.channel, item.event, item.data, item.data_is_json);
     if (r.status != hub::PublishResult::Status::kOk) {
-      outcome.status = PublishOutcome::Status::kTooLarge;
-      outcome.error = std::move(r.error);
+      bool stored = r.status == hub::PublishResult::Status::kUnavailable;
+      outcome.status = stored ? PublishOutcome::Status::kUnavailable
+                              : PublishOutcome::Status::kTooLarge;
+      outcome.error = stored ? "history could not be stored, " + item.channel +
+                                   " and the rest were not published: " + r.error
+                             : std::move(r.error);
       outcome.results.clear();
       return done(std::move(outcome));
     }
@@ -104,12 +111,98 @@ void MemoryEngine::list(std::string after, size_t limit, ListDone done) {
 }
 
 void MemoryEngine::remove(std::string channel, RemoveDone done) {
-  done(hub_.deleteChannel(channel));
+  hub::DeleteResult r = hub_.deleteChannel(channel);
+  using S = RemoveOutcome::Status;
+  switch (r.status) {
+  case hub::DeleteResult::Status::kDeleted: return done(RemoveOutcome{S::kDeleted, {}});
+  case hub::DeleteResult::Status::kNotFound: return done(RemoveOutcome{S::kNotFound, {}});
+  case hub::DeleteResult::Status::kUnavailable:
+    return done(RemoveOutcome{S::kUnavailable, "delete could not be stored: " + r.error});
+  }
 }
 
 EngineStats MemoryEngine::stats() const {
   hub::HubStats h = hub_.stats();
   return EngineStats{h.published, h.evicted, h.channels, h.buffered, h.buffered_bytes};
+}
+
+// ---- state_dir ----
+
+namespace {
+
+void logRecovery(const store::RecoverStats& stats) {
+  using util::logField;
+  if (stats.torn)
+    HF_WARN("journal: torn last record dropped", logField("notes", stats.notes));
+  if (!stats.complete)
+    HF_WARN("state not proven complete after an unclean stop; channels start new epochs",
+            logField("channels", static_cast<long long>(stats.reset_channels)) +
+                logField("notes", stats.notes));
+  HF_INFO("state loaded",
+          logField("channels", static_cast<long long>(stats.channels)) +
+              logField("messages", static_cast<long long>(stats.messages)) +
+              logField("journal_records", static_cast<long long>(stats.journal_records)) +
+              logField("clean", stats.clean ? "true" : "false") + logField("notes", stats.notes));
+}
+
+} // namespace
+
+bool MemoryEngine::openHistory(const config::Config& config, const util::Clock& clock,
+                               std::string& error) {
+  state_dir_ = config.state_dir;
+  clock_ = &clock;
+  journal_options_.sync = *store::parseSyncPolicy(config.journal_sync);  // validated
+  journal_options_.sync_interval_ms = static_cast<int64_t>(config.journal_sync_interval);
+  journal_options_.max_bytes = config.journal_max_bytes;
+  journal_ = std::make_unique<store::Journal>(state_dir_, journal_options_, clock);
+  store::RecoverStats stats;
+  if (!journal_->recover(hub_, stats, error) || !journal_->open(hub_, error)) {
+    journal_.reset();
+    return false;
+  }
+  logRecovery(stats);
+  hub_.setHistoryLog(journal_.get());
+  return true;
+}
+
+void MemoryEngine::historyTick() {
+  if (!journal_)
+    return;
+  std::string error;
+  if (journal_->due() && !journal_->sync(error))
+    HF_ERROR("journal sync failed; publishes refused until compaction",
+             util::logField("error", error));
+  if (!journal_->compactionDue())
+    return;
+  if (journal_->compact(hub_, error))
+    HF_INFO("journal compacted", util::logField("file", journal_->snapshotPath()));
+  else
+    HF_ERROR("journal compaction failed", util::logField("error", error));
+}
+
+int64_t MemoryEngine::historyTickMs() const {
+  return std::clamp<int64_t>(journal_options_.sync_interval_ms, 1, 1000);
+}
+
+bool MemoryEngine::closeHistory(std::string& error) {
+  if (!journal_)
+    return true;
+  hub_.setHistoryLog(nullptr);
+  bool ok = journal_->close(hub_, error);
+  journal_.reset();  // releases the directory lock
+  return ok;
+}
+
+bool MemoryEngine::reopenHistory(std::string& error) {
+  if (journal_ || state_dir_.empty())
+    return true;
+  journal_ = std::make_unique<store::Journal>(state_dir_, journal_options_, *clock_);
+  if (!journal_->open(hub_, error)) {
+    journal_.reset();
+    return false;
+  }
+  hub_.setHistoryLog(journal_.get());
+  return true;
 }
 
 } // namespace holdfast::engine

@@ -2,13 +2,16 @@
 // before it returns (callbacks run at once), so a read followed by a subscribe in the same
 // callback can never miss a message.
 //
-// Ownership: owns the hub. Persistence across restarts (state_dir) goes through hub(), which
-// store/state_file reads and fills.
+// Ownership: owns the hub and, with state_dir, the journal that makes its history crash-safe
+// (store/journal.h): every publish and delete is journaled before it takes effect.
 #pragma once
 
 #include "config/config.h"
 #include "engine/engine.h"
 #include "hub/hub.h"
+#include "store/journal.h"
+
+#include <memory>
 
 namespace holdfast::engine {
 
@@ -33,11 +36,33 @@ public:
   hub::Hub& hub() { return hub_; }
   const hub::Hub& hub() const { return hub_; }
 
+  // ---- state_dir (store/journal.h) ----
+  // Recovers snapshot + journal into the hub and starts journaling. False with `error` (naming
+  // the file and offset) when the history is damaged: the server must not start. Logs what
+  // was found.
+  bool openHistory(const config::Config& config, const util::Clock& clock, std::string& error);
+  // The journal's periodic work: fsync under journal_sync=interval, compaction when due. Call
+  // every historyTickMs().
+  void historyTick();
+  int64_t historyTickMs() const;
+  // Clean stop: a final snapshot marked clean, the journal emptied and the directory lock
+  // released (a hand-over successor takes it). No publish may follow until reopenHistory().
+  bool closeHistory(std::string& error);
+  // Journals again after closeHistory() (a hand-over whose successor died): a fresh snapshot of
+  // the hub as it is.
+  bool reopenHistory(std::string& error);
+  bool journaling() const { return journal_ != nullptr; }
+
   // The reason `item` cannot be stored under the current limits, or empty when it fits.
   std::string refusal(const PublishItem& item) const;
 
 private:
   hub::Hub hub_;
+  // Declared after hub_ and so destroyed first: the hub points at it as its HistoryLog.
+  std::unique_ptr<store::Journal> journal_;
+  std::string state_dir_;
+  store::JournalOptions journal_options_;
+  const util::Clock* clock_ = nullptr;
 };
 
 // The hub limits a configuration sets (buffer_* keys, memory_limit, batch_max).

@@ -55,11 +55,11 @@ Slice resolveCursor(const Channel& ch, const Position& p, std::vector<Gap>& gaps
     return sliceFrom(ch, 0);
   }
   if (p.seq > ch.lastSeq()) {
-    // A cursor from the future (ids reissued after restoring older state, or made up). Nothing
-    // buffered is known to follow it: deliver nothing, continue from the head, and say so.
-    // first_available stays empty because nothing buffered is offered.
-    gaps.push_back(Gap{ch.name(), nextId(p.epoch, p.seq), std::string(), "unknown"});
-    return sliceFrom(ch, ch.messages().size());
+    // A cursor from the future (made up, or from history this server no longer has). Which
+    // buffered messages the client saw is unknown: deliver from the oldest buffered one, and say
+    // so, like any other position the hub cannot continue exactly (DESIGN.md §2).
+    gaps.push_back(Gap{ch.name(), nextId(p.epoch, p.seq), firstAvailable(ch), "unknown"});
+    return sliceFrom(ch, 0);
   }
   if (p.seq + 1 < ch.firstSeq()) {
     // The next message was evicted: continue from the oldest buffered one.
@@ -229,6 +229,13 @@ PublishResult Hub::publish(std::string_view channel, std::string_view event, std
     refused.error = std::move(error);
     return refused;
   }
+  if (log_) {
+    PublishResult refused;
+    if (!log_->logPublish(*message, refused.error)) {
+      refused.status = PublishResult::Status::kUnavailable;
+      return refused;
+    }
+  }
   ch.last_seq_ = message->seq;
   next_order_ = message->order;
   ch.last_publish_wall_ms_ = message->time_ms;
@@ -341,11 +348,16 @@ void Hub::unsubscribeAll(Subscriber& subscriber) {
   subscriber.channels_.clear();
 }
 
-bool Hub::deleteChannel(std::string_view name) {
+DeleteResult Hub::deleteChannel(std::string_view name) {
   assert(!in_fanout_ && "deleteChannel during fan-out");
   auto it = channels_.find(name);
   if (it == channels_.end())
-    return false;
+    return DeleteResult{DeleteResult::Status::kNotFound, {}};
+  DeleteResult result{DeleteResult::Status::kDeleted, {}};
+  if (log_ && !log_->logDelete(name, result.error)) {
+    result.status = DeleteResult::Status::kUnavailable;
+    return result;
+  }
   Channel& channel = *it->second;
   in_fanout_ = true;
   for (Subscriber* subscriber : channel.subscribers_)
@@ -356,7 +368,7 @@ bool Hub::deleteChannel(std::string_view name) {
   channel.subscribers_.clear();
   // Deleted messages are not counted as evicted. The next touch creates a new epoch.
   erase(it);
-  return true;
+  return result;
 }
 
 // --- Maintenance.

@@ -89,11 +89,39 @@ struct ReadResult {
 };
 
 struct PublishResult {
-  enum class Status { kOk, kTooLarge };
+  enum class Status {
+    kOk,          // buffered and fanned out
+    kTooLarge,    // larger than a buffer limit (HTTP 507); nothing changed
+    kUnavailable, // the HistoryLog refused it (HTTP 503); nothing changed, seq not consumed
+  };
   Status status = Status::kOk;
   MessagePtr message;        // set when kOk
   size_t subscribers = 0;    // live subscribers that took the message (Subscriber::deliver)
   std::string error;         // when not kOk
+};
+
+struct DeleteResult {
+  enum class Status {
+    kDeleted,     // history dropped, subscribers told
+    kNotFound,    // no such channel
+    kUnavailable, // the HistoryLog refused it (HTTP 503); nothing changed
+  };
+  Status status = Status::kNotFound;
+  std::string error; // when kUnavailable
+  explicit operator bool() const { return status == Status::kDeleted; }
+};
+
+// Persists history changes before they take effect; store::Journal implements it. The hub calls
+// it from publish() and deleteChannel() on the caller's stack (the event loop), after the change
+// has been checked and before anything is consumed, buffered, fanned out or dropped, so a refusal
+// leaves the hub exactly as it was. It must not call back into the hub.
+class HistoryLog {
+public:
+  virtual ~HistoryLog() = default;
+  // `message` is complete (channel, epoch, seq, event, time, json). Return false with `error` to
+  // refuse the publish; returning true means the record is as durable as the log's policy makes it.
+  virtual bool logPublish(const Message& message, std::string& error) = 0;
+  virtual bool logDelete(std::string_view channel, std::string& error) = 0;
 };
 
 struct HubStats {
@@ -136,8 +164,8 @@ public:
   void unsubscribeAll(Subscriber& subscriber);
 
   // Drops the channel's history; subscribers get channelDeleted() and are unsubscribed.
-  // Returns false if no such channel.
-  bool deleteChannel(std::string_view name);
+  // kNotFound if no such channel; kUnavailable (nothing changed) if the HistoryLog refused.
+  DeleteResult deleteChannel(std::string_view name);
 
   // Evicts messages older than max_age and removes channels that are empty, unsubscribed and
   // idle for max_age. Call periodically.
@@ -149,6 +177,10 @@ public:
   void setLimits(const Limits& limits);  // applies on the next publish/sweep
   const Limits& limits() const { return limits_; }
   HubStats stats() const;
+
+  // Every later publish and delete is offered to `log` first (see HistoryLog). Not owned: it
+  // must outlive the hub or be reset with setHistoryLog(nullptr). nullptr (default) = no log.
+  void setHistoryLog(HistoryLog* log) { log_ = log; }
 
   // Persistence (state_dir): visit every channel, and recreate one from saved state.
   void forEachChannel(const std::function<void(const Channel&)>& fn) const;
@@ -176,6 +208,7 @@ private:
   size_t fanOut(const Channel& channel, const MessagePtr& message);  // subscribers that took it
   std::string refusalFor(size_t cost) const;
   bool in_fanout_ = false;
+  HistoryLog* log_ = nullptr;
 
   Limits limits_;
   const util::Clock& clock_;

@@ -10,7 +10,6 @@
 #include "server/event_handles.h"
 #include "server/handover.h"
 #include "server/server.h"
-#include "store/state_file.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -30,24 +29,51 @@ void onSignal(evutil_socket_t sig, short, void* arg) {
     server->beginShutdown();
 }
 
-void loadState(engine::MemoryEngine& engine, const std::string& dir) {
-  store::LoadStats loaded;
+// Recovers state_dir before the listeners open: a server that refuses to start never accepts
+// a connection.
+bool openHistory(engine::MemoryEngine& engine, const config::Config& config,
+                 const util::Clock& clock) {
   std::string error;
-  if (!store::loadState(engine.hub(), dir, loaded, error))
-    HF_ERROR("state not fully loaded; affected channels start a new epoch",
-             logField("error", error));
-  HF_INFO("state loaded", logField("channels", static_cast<long long>(loaded.channels)) +
-                              logField("messages", static_cast<long long>(loaded.messages)));
+  if (engine.openHistory(config, clock, error))
+    return true;
+  fprintf(stderr,
+          "holdfast: state_dir: %s\nholdfast: refusing to start so that no acknowledged "
+          "message is dropped silently; to start with new epochs for every channel, move "
+          "holdfast.state and holdfast.journal out of %s (docs/operations.md)\n",
+          error.c_str(), config.state_dir.c_str());
+  return false;
 }
 
-bool saveState(const engine::MemoryEngine& engine, const std::string& dir) {
+bool closeHistory(engine::MemoryEngine& engine, const std::string& dir) {
   std::string error;
-  if (!store::saveState(engine.hub(), dir, error)) {
+  if (!engine.closeHistory(error)) {
     HF_ERROR("state not saved", logField("error", error));
     return false;
   }
   HF_INFO("state saved", logField("dir", dir));
   return true;
+}
+
+void reopenHistory(engine::MemoryEngine& engine) {
+  std::string error;
+  if (!engine.reopenHistory(error))
+    HF_ERROR("journal could not be reopened: publishes are not crash-safe until restart",
+             logField("error", error));
+}
+
+void onJournalTimer(evutil_socket_t, short, void* arg) {
+  static_cast<engine::MemoryEngine*>(arg)->historyTick();
+}
+
+// The journal's periodic fsync and compaction (store/journal.h), while journaling.
+EventPtr journalTimer(event_base* base, engine::MemoryEngine& engine) {
+  if (!engine.journaling())
+    return nullptr;
+  EventPtr timer(event_new(base, -1, EV_PERSIST, &onJournalTimer, &engine));
+  int64_t ms = engine.historyTickMs();
+  timeval every{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
+  event_add(timer.get(), &every);
+  return timer;
 }
 
 // Serves on `base` until the loop exits.
@@ -76,6 +102,8 @@ int run(const config::Config& config, const std::vector<std::string>& args) {
   util::SystemClock clock;
   util::SecureRandom random;
   engine::MemoryEngine engine(engine::hubLimits(config), clock, random);
+  if (!config.state_dir.empty() && !openHistory(engine, config, clock))
+    return 1;
   Server server(base.get(), config, clock, random, engine);
   server.setReloadArgs(args);
   std::vector<std::string> errors;
@@ -84,14 +112,14 @@ int run(const config::Config& config, const std::vector<std::string>& args) {
       fprintf(stderr, "holdfast: %s\n", e.c_str());
     return 1;
   }
-  if (!config.state_dir.empty())
-    loadState(engine, config.state_dir);
-  server.setStateSaver(
-      [&] { return config.state_dir.empty() || saveState(engine, config.state_dir); });
+  server.setStateHandover([&] { return closeHistory(engine, config.state_dir); },
+                          [&] { reopenHistory(engine); });
+  EventPtr journal_timer = journalTimer(base.get(), engine);
   serve(base.get(), server);
+  journal_timer.reset();
   // After a hand-over the successor owns the state: saving it again would overwrite newer data.
-  bool saved = server.handedOver() || config.state_dir.empty() ||
-               saveState(engine, config.state_dir);
+  bool saved = server.handedOver() || !engine.journaling() ||
+               closeHistory(engine, config.state_dir);
   HF_INFO("holdfast stopped", {});
   return saved ? 0 : 1;
 }

@@ -461,7 +461,7 @@ void Server::beginHandover() {
 
 // Saves the state for the successor and starts it; false (logged) when either fails.
 bool Server::spawnSuccessor() {
-  if (save_state_ && !save_state_()) {
+  if (release_state_ && !release_state_()) {
     HF_ERROR("hand-over cancelled: the state could not be saved", {});
     return false;
   }
@@ -514,6 +514,8 @@ void Server::endHandover(bool successor_serves) {
              util::logField("status", status));
   }
   successor_pid_ = -1;
+  if (reclaim_state_)
+    reclaim_state_();
   handing_over_ = false;
   watchListeners(true);
 }

@@ -42,11 +42,15 @@ public:
   // SIGTERM/SIGINT: stop accepting, answer held requests with a reconnect, exit the loop once
   // output is flushed (or after a short grace period).
   void beginShutdown();
-  // SIGUSR2: saves state (`save_state`), starts the successor process with the listening
-  // sockets (handover.h) and, once it serves, shuts down like beginShutdown() without closing
-  // the socket files. If the successor dies first, this process goes on serving.
+  // SIGUSR2: hands the state over (`release_state`: a clean snapshot, the state_dir lock let
+  // go), starts the successor process with the listening sockets (handover.h) and, once it
+  // serves, shuts down like beginShutdown() without closing the socket files. If the successor
+  // dies first, `reclaim_state` takes the state back and this process goes on serving.
   void beginHandover();
-  void setStateSaver(std::function<bool()> save_state) { save_state_ = std::move(save_state); }
+  void setStateHandover(std::function<bool()> release_state, std::function<void()> reclaim_state) {
+    release_state_ = std::move(release_state);
+    reclaim_state_ = std::move(reclaim_state);
+  }
   // True once a successor serves: the state belongs to it, this process must not save it.
   bool handedOver() const { return handed_over_; }
   // SIGHUP: re-reads the config file and applies limits, timeouts and the log level.
@@ -153,7 +157,8 @@ private:
   bool shutting_down_ = false;
   bool handing_over_ = false;
   bool handed_over_ = false;
-  std::function<bool()> save_state_;
+  std::function<bool()> release_state_;
+  std::function<void()> reclaim_state_;
   int successor_pid_ = -1;
   int ready_fd_ = -1;  // read end of the successor's ready pipe
   EventPtr ready_ev_;

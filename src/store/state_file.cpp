@@ -1,23 +1,17 @@
-// Atomic state file for channel history.
+// Snapshot serialization (format in state_file.h).
 #include "store/state_file.h"
 
-#include "util/json.h"
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <cstdio>
+
+#include "store/crc32.h"
+#include "util/json.h"
 
 namespace holdfast::store {
 namespace {
 
-constexpr std::string_view kMagic = "HOLDFAST-STATE 1\n";
-constexpr const char* kFileName = "/holdfast.state";
+constexpr std::string_view kMagic = "HOLDFAST-STATE 2\n";
+constexpr std::string_view kMagicV1 = "HOLDFAST-STATE 1\n";
 
 // A cursor over the file text that reads space/newline separated tokens.
 class Reader {
@@ -31,15 +25,15 @@ public:
     pos_ = stop + 1;
     return !out.empty();
   }
-  template <typename T> bool number(T& out, char end) {
+  template <typename T> bool number(T& out, char end, int base = 10) {
     std::string_view w;
     if (!word(w, end))
       return false;
-    auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), out);
+    auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), out, base);
     return ec == std::errc() && p == w.data() + w.size();
   }
   bool bytes(std::string_view& out, size_t n) {
-    if (n >= text_.size() - pos_ || text_[pos_ + n] != '\n')  // no overflow for huge n
+    if (n >= text_.size() - pos_ || text_[pos_ + n] != '\n') // no overflow for huge n
       return false;
     out = text_.substr(pos_, n);
     pos_ += n + 1;
@@ -52,68 +46,94 @@ public:
     return true;
   }
   size_t pos() const { return pos_; }
+  bool atEnd() const { return pos_ == text_.size(); }
 
 private:
   std::string_view text_;
   size_t pos_ = 0;
 };
 
-bool fail(std::string& error, const Reader& r, std::string_view what) {
-  error = "state file damaged at byte " + std::to_string(r.pos()) + ": " + std::string(what);
+bool fail(std::string& error, size_t pos, std::string_view what) {
+  error = "damaged at byte " + std::to_string(pos) + ": " + std::string(what);
   return false;
 }
 
-bool parseChannel(Reader& r, hub::Hub& hub, LoadStats& stats, std::string& error) {
-  std::string_view name, epoch;
-  uint64_t last_seq = 0, count = 0;
-  if (!r.word(name, ' ') || !r.word(epoch, ' ') || !r.number(last_seq, ' ') || !r.number(count, '\n'))
-    return fail(error, r, "bad channel header");
-  if (!hub::isValidChannelName(name) || !hub::isValidEpoch(epoch))
-    return fail(error, r, "bad channel name or epoch");
-  if (last_seq >= (uint64_t{1} << 62))
-    return fail(error, r, "channel sequence out of range");
-  std::vector<hub::MessagePtr> messages;
-  for (uint64_t i = 0; i < count; ++i) {
-    auto m = std::make_shared<hub::Message>();
-    std::string_view event, json;
-    size_t len = 0;
-    if (!r.literal("M ") || !r.number(m->seq, ' ') || !r.number(m->time_ms, ' ') ||
-        !r.word(event, ' ') || !r.number(len, '\n') || !r.bytes(json, len))
-      return fail(error, r, "bad message record");
-    if (m->seq == 0 || m->seq > last_seq || (!messages.empty() && m->seq <= messages.back()->seq))
-      return fail(error, r, "message sequence out of order");
-    // What is loaded is sent to clients as is: check it like a publish would be checked.
-    if (!hub::isValidEventName(event) || m->time_ms < 0 || json.empty() ||
-        json.front() != '{' || !util::validateJson(json).ok)
-      return fail(error, r, "bad message event, time or JSON");
-    m->channel = name;
-    m->epoch = epoch;
-    m->event = event;
-    m->json = json;
-    messages.push_back(std::move(m));
-  }
-  stats.messages += messages.size();
-  ++stats.channels;
-  hub.restore(name, epoch, last_seq, std::move(messages));
+bool parseMessage(Reader& r, std::string_view name, std::string_view epoch, uint64_t last_seq,
+                  const hub::Message* previous, hub::MessagePtr& out, std::string& error) {
+  size_t at = r.pos();
+  auto m = std::make_shared<hub::Message>();
+  std::string_view event, json;
+  size_t len = 0;
+  if (!r.literal("M ") || !r.number(m->seq, ' ') || !r.number(m->time_ms, ' ') ||
+      !r.word(event, ' ') || !r.number(len, '\n') || !r.bytes(json, len))
+    return fail(error, at, "bad message record");
+  if (m->seq == 0 || m->seq > last_seq || (previous && m->seq <= previous->seq))
+    return fail(error, at, "message sequence out of order");
+  // What is loaded is sent to clients as is: check it like a publish would be checked.
+  if (!hub::isValidEventName(event) || m->time_ms < 0 || json.empty() ||
+      json.front() != '{' || !util::validateJson(json).ok)
+    return fail(error, at, "bad message event, time or JSON");
+  m->channel = name;
+  m->epoch = epoch;
+  m->event = event;
+  m->json = json;
+  out = std::move(m);
   return true;
 }
 
-bool writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
+bool parseChannel(Reader& r, History& history, std::string& error) {
+  size_t at = r.pos();
+  std::string_view name, epoch;
+  uint64_t count = 0;
+  ChannelHistory ch;
+  if (!r.literal("C ") || !r.word(name, ' ') || !r.word(epoch, ' ') ||
+      !r.number(ch.last_seq, ' ') || !r.number(count, '\n'))
+    return fail(error, at, "bad channel header");
+  if (!hub::isValidChannelName(name) || !hub::isValidEpoch(epoch))
+    return fail(error, at, "bad channel name or epoch");
+  if (ch.last_seq >= (uint64_t{1} << 62) || count > ch.last_seq)
+    return fail(error, at, "channel sequence or count out of range");
+  ch.epoch = epoch;
+  for (uint64_t i = 0; i < count; ++i) {
+    hub::MessagePtr m;
+    const hub::Message* previous = ch.messages.empty() ? nullptr : ch.messages.back().get();
+    if (!parseMessage(r, name, epoch, ch.last_seq, previous, m, error))
       return false;
-    data.remove_prefix(static_cast<size_t>(n));
+    ch.messages.push_back(std::move(m));
   }
+  std::string why;
+  if (!history.addChannel(std::string(name), std::move(ch), why))
+    return fail(error, at, why);
   return true;
+}
+
+bool parseMeta(Reader& r, SnapshotMeta& meta, std::string& error) {
+  size_t at = r.pos();
+  std::string_view clean, sync, boot;
+  if (!r.literal("G ") || !r.number(meta.generation, ' ') || !r.word(clean, ' ') ||
+      !r.word(sync, ' ') || !r.word(boot, '\n'))
+    return fail(error, at, "bad G line");
+  if ((clean != "clean" && clean != "unclean") ||
+      (sync != "always" && sync != "interval" && sync != "off"))
+    return fail(error, at, "bad G line values");
+  meta.clean = clean == "clean";
+  meta.sync = sync;
+  meta.boot_id = boot == "-" ? std::string() : std::string(boot);
+  return true;
+}
+
+std::string hex8(uint32_t v) {
+  char buf[9];
+  snprintf(buf, sizeof buf, "%08x", v);
+  return buf;
 }
 
 } // namespace
 
-std::string serializeState(const hub::Hub& hub) {
+std::string serializeState(const hub::Hub& hub, const SnapshotMeta& meta) {
   std::string out(kMagic);
+  out += "G " + std::to_string(meta.generation) + (meta.clean ? " clean " : " unclean ") +
+         meta.sync + " " + (meta.boot_id.empty() ? "-" : meta.boot_id) + "\n";
   hub.forEachChannel([&](const hub::Channel& ch) {
     out += "C " + ch.name() + " " + ch.epoch() + " " + std::to_string(ch.lastSeq()) + " " +
            std::to_string(ch.messages().size()) + "\n";
@@ -124,65 +144,33 @@ std::string serializeState(const hub::Hub& hub) {
       out += '\n';
     }
   });
-  out += "END\n";
+  out += "END " + hex8(crc32(out)) + "\n";
   return out;
 }
 
-bool parseState(std::string_view text, hub::Hub& hub, LoadStats& stats, std::string& error) {
+bool parseState(std::string_view text, History& history, SnapshotMeta& meta, std::string& error) {
   Reader r(text);
+  if (r.literal(kMagicV1)) {
+    meta = SnapshotMeta{};
+    meta.version = 1;
+    return true;
+  }
   if (!r.literal(kMagic))
-    return fail(error, r, "not a holdfast state file (version 1)");
-  while (!r.literal("END\n")) {
-    if (!r.literal("C "))
-      return fail(error, r, "expected a channel record or END");
-    if (!parseChannel(r, hub, stats, error))
+    return fail(error, 0, "not a holdfast state file (version 2)");
+  meta.version = 2;
+  if (!parseMeta(r, meta, error))
+    return false;
+  while (text.substr(r.pos(), 4) != "END ") {
+    if (!parseChannel(r, history, error))
       return false;
   }
+  size_t end = r.pos();
+  uint32_t stored = 0;
+  if (!r.literal("END ") || !r.number(stored, '\n', 16) || !r.atEnd())
+    return fail(error, end, "bad END line or bytes after it");
+  if (stored != crc32(text.substr(0, end)))
+    return fail(error, end, "checksum mismatch");
   return true;
-}
-
-bool saveState(const hub::Hub& hub, const std::string& dir, std::string& error) {
-  mkdir(dir.c_str(), 0750);
-  std::string path = dir + kFileName;
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    error = "open " + tmp + ": " + strerror(errno);
-    return false;
-  }
-  bool ok = writeAll(fd, serializeState(hub)) && fsync(fd) == 0;
-  int saved_errno = errno;
-  ::close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "write " + path + ": " + strerror(ok ? errno : saved_errno);
-    unlink(tmp.c_str());
-    return false;
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    ::close(dfd);
-  }
-  return true;
-}
-
-bool loadState(hub::Hub& hub, const std::string& dir, LoadStats& stats, std::string& error) {
-  std::string path = dir + kFileName;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT)
-      return true;
-    error = "open " + path + ": " + strerror(errno);
-    return false;
-  }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (parseState(buf.str(), hub, stats, error))
-    return true;
-  std::string aside = path + ".corrupt";
-  rename(path.c_str(), aside.c_str());
-  error += " (moved to " + aside + ")";
-  return false;
 }
 
 } // namespace holdfast::store

@@ -24,6 +24,9 @@ const FlagCase kEveryFlag[] = {
     {"--data-mount", "/a/sub"},
     {"--publish-key", "sekret"},
     {"--state-dir", "/var/lib/hf"},
+    {"--journal-sync", "always"},
+    {"--journal-sync-interval", "50"},
+    {"--journal-max-bytes", "8M"},
     {"--log-level", "debug"},
     {"--log-format", "json"},
     {"--log-journal", "off"},
@@ -57,6 +60,9 @@ void checkEveryFlag(const Config& c) {
   CHECK(c.publish_key == "sekret");
   CHECK(c.trusted_control);
   CHECK(c.state_dir == "/var/lib/hf");
+  CHECK(c.journal_sync == "always");
+  CHECK(c.journal_sync_interval == 50);
+  CHECK(c.journal_max_bytes == 8u << 20);
   CHECK(c.log_level == "debug");
   CHECK(c.log_format == "json");
   CHECK(c.log_journal == "off");

@@ -262,3 +262,15 @@ TEST_CASE("validate: several problems are all reported", "[config]") {
   INFO(joined(errors));
   CHECK(errors.size() == 7);
 }
+
+TEST_CASE("validate: journal keys", "[config]") {
+  for (const char* policy : {"always", "interval", "off"})
+    expectNone([&](Config& c) { c.journal_sync = policy; });
+  expectOne([](Config& c) { c.journal_sync = "sometimes"; },
+            "journal_sync (--journal-sync): \"sometimes\" is not always, interval or off");
+  expectOne([](Config& c) { c.journal_sync_interval = 0; },
+            "journal_sync_interval (--journal-sync-interval): 0 is out of range 1..60000");
+  expectOne([](Config& c) { c.journal_sync_interval = 60001; }, "out of range 1..60000");
+  expectOne([](Config& c) { c.journal_max_bytes = 100; },
+            "journal_max_bytes (--journal-max-bytes): 100 is below the minimum 4096");
+}

@@ -185,14 +185,18 @@ TEST_CASE("gap: a deleted and recreated channel is a new epoch", "[hub][read][ga
   CHECK(r.cursor == hub::Cursor{{"c", "T2", 0}});
 }
 
-TEST_CASE("gap: a cursor from the future delivers nothing and moves to the head",
+TEST_CASE("gap: a cursor from the future resumes from the oldest buffered message",
           "[hub][read][gap]") {
-  Fixture f;
-  f.pub("c", 10);
+  // DESIGN.md §2: anything but "same epoch, next seq buffered" delivers from the oldest buffered
+  // message and says so. A seq the channel never issued is such a case (reason "unknown").
+  Limits limits;
+  limits.max_messages = 5;
+  Fixture f(limits);
+  f.pub("c", 10); // buffered: 6..10
   ReadResult r = f.from("c", "T1", 50);
-  CHECK(r.messages.empty());
+  CHECK(seqs(r) == range(6, 10));
   REQUIRE(r.gaps.size() == 1);
-  checkGap(r.gaps[0], "c", "T1-51", "", "unknown");
+  checkGap(r.gaps[0], "c", "T1-51", "T1-6", "unknown");
   CHECK(r.cursor == hub::Cursor{{"c", "T1", 10}});
   f.pub("c");
   ReadResult next = f.resume(r.cursor);
@@ -202,6 +206,64 @@ TEST_CASE("gap: a cursor from the future delivers nothing and moves to the head"
   r = f.from("c", "T1", UINT64_MAX);
   REQUIRE(r.gaps.size() == 1);
   CHECK(r.gaps[0].requested == "T1-18446744073709551615");
+  CHECK(seqs(r) == range(7, 11));
+}
+
+TEST_CASE("gap: a cursor from the future of an empty channel moves to the head",
+          "[hub][read][gap]") {
+  Limits limits;
+  limits.max_age_ms = 100;
+  Fixture f(limits);
+  f.pub("c", 3);
+  f.clock.advance(101); // everything aged out
+  ReadResult r = f.from("c", "T1", 9);
+  CHECK(r.messages.empty());
+  REQUIRE(r.gaps.size() == 1);
+  checkGap(r.gaps[0], "c", "T1-10", "", "unknown");
+  CHECK(r.cursor == hub::Cursor{{"c", "T1", 3}});
+}
+
+// Every resume case of DESIGN.md §2 on one channel holding seqs 6..10 of epoch T1.
+TEST_CASE("resume rules of DESIGN.md section 2, case by case", "[hub][read][gap]") {
+  struct Case {
+    const char* what;
+    const char* epoch;
+    uint64_t seq;
+    uint64_t first, last; // expected delivered seqs (first > last: none)
+    const char* reason;   // "" = no gap
+    const char* requested;
+  };
+  const Case cases[] = {
+      {"caught up", "T1", 10, 1, 0, "", ""},
+      {"next still buffered", "T1", 5, 6, 10, "", ""},
+      {"in the middle", "T1", 8, 9, 10, "", ""},
+      {"next evicted", "T1", 4, 6, 10, "evicted", "T1-5"},
+      {"never saw any", "T1", 0, 6, 10, "evicted", "T1-1"},
+      {"ahead of the channel", "T1", 11, 6, 10, "unknown", "T1-12"},
+      {"other epoch", "Zz", 3, 6, 10, "epoch", "Zz-4"},
+      {"other epoch at 0", "Zz", 0, 6, 10, "epoch", "Zz-1"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    Limits limits;
+    limits.max_messages = 5;
+    Fixture f(limits);
+    f.pub("c", 10);
+    ReadResult r = f.from("c", c.epoch, c.seq);
+    CHECK(seqs(r) == (c.first > c.last ? std::vector<uint64_t>{} : range(c.first, c.last)));
+    if (*c.reason == 0) {
+      CHECK(r.gaps.empty());
+    } else {
+      REQUIRE(r.gaps.size() == 1);
+      checkGap(r.gaps[0], "c", c.requested, "T1-6", c.reason);
+    }
+    CHECK(r.cursor == hub::Cursor{{"c", "T1", 10}});
+    // No duplicates and nothing missed on the next resume.
+    f.pub("c");
+    ReadResult next = f.resume(r.cursor);
+    CHECK(seqs(next) == std::vector<uint64_t>{11});
+    CHECK(next.gaps.empty());
+  }
 }
 
 TEST_CASE("batch_max cuts a backlog and the cursor points at the rest", "[hub][read]") {
