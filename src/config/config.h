@@ -20,7 +20,8 @@ struct Config {
   std::string publish_key;          // Bearer key for publishing; empty + !trusted_control = refuse
   bool trusted_control = false;     // control socket reachable only by trusted back ends
   std::string state_dir;            // empty = no persistence
-  std::string redis;                // redis://host:port (not implemented yet: rejected if set)
+  std::string redis;                // redis://[:pw@]host:port[/db] or unix:PATH; empty = memory
+  std::string redis_password_file;  // file whose first line is the Redis password (not in `ps`)
   std::string log_level = "info";   // debug, info, warn, error
   std::string socket_mode = "0660"; // permissions of unix sockets holdfast creates (octal)
   std::string config_file;          // the --config given, for reloads

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "config/text.h"
+#include "redis/url.h"
 
 namespace holdfast::config {
 namespace {
@@ -203,13 +204,23 @@ void validateLimits(const Config& c, Checker& check) {
                "is below buffer_bytes " + std::to_string(c.buffer_bytes));
 }
 
+// The URL is quoted without its password part so errors never print it.
+void validateRedis(const Config& c, Checker& check) {
+  std::string error;
+  if (!c.redis.empty() && !redis::parseUrl(c.redis, error)) {
+    size_t at = c.redis.rfind('@');
+    std::string shown = at == std::string::npos ? c.redis : "redis://***@" + c.redis.substr(at + 1);
+    check.fail("redis", quote(shown), error);
+  }
+  if (c.redis.empty() && !c.redis_password_file.empty())
+    check.fail("redis_password_file", quote(c.redis_password_file), "is set but redis is not");
+}
+
 void validateAccess(const Config& c, Checker& check) {
   static const std::set<std::string, std::less<>> kLevels = {"debug", "info", "warn", "error"};
   if (!kLevels.contains(c.log_level))
     check.fail("log_level", quote(c.log_level), "is not debug, info, warn or error");
-  if (!c.redis.empty())
-    check.fail("redis", quote(c.redis),
-               "cannot be used: redis support is not implemented yet (it is planned)");
+  validateRedis(c, check);
   for (const auto& origin : c.allowed_origins)
     check.text("allowed_origins", origin, originProblem(origin));
   for (const auto& pattern : c.client_publish) {
