@@ -19,6 +19,15 @@
 //   (hub::MessagePtr). Subscribers are owned by the caller and must be unsubscribed
 //   (unsubscribeAll) before they are destroyed; the engine keeps raw pointers to them.
 // - All or nothing: publish stores every item or none (each item is checked first).
+// - Unavailable storage (an engine over a network store, e.g. Redis while unreachable):
+//   publish answers kUnavailable (503) and never a 2xx for an unstored message; read answers a
+//   ReadResult with `unavailable` set (the handler answers 503 + Retry-After); subscribers stay
+//   subscribed and are caught up (or told of a gap) once storage is back.
+// - Relaxations for an engine whose fan-out arrives over the network (Redis): a publish's
+//   fan-out to this node's subscribers may come after its `done`; a publish of several items
+//   that fails midway (connection lost) may have stored a prefix although it answers
+//   kUnavailable; `subscribers` in Published and ChannelInfo counts what the engine can see
+//   (Redis: nodes that received the message; this node's subscribers in info).
 #pragma once
 
 #include <cstdint>
@@ -77,12 +86,20 @@ struct ChannelPage {
   std::optional<std::string> next;    // pass as `after` for the next page; none at the end
 };
 
+// Health of the storage an engine talks to over the network (none for the memory engine).
+struct StorageHealth {
+  bool connected = false;  // commands and pub/sub links both ready
+  uint64_t latency_ms = 0; // last PING round trip
+  uint64_t reconnects = 0; // times a link got ready again after a loss
+};
+
 struct EngineStats {
   uint64_t published = 0;
   uint64_t evicted = 0;
   size_t channels = 0;
   size_t buffered = 0;
   size_t buffered_bytes = 0;
+  std::optional<StorageHealth> storage;
 };
 
 class Engine {

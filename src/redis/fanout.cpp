@@ -30,8 +30,11 @@ void Fanout::add(hub::Subscriber& s, const hub::Position& from) {
   if (std::find(channels.begin(), channels.end(), from.channel) == channels.end())
     channels.push_back(from.channel);
   ch.subs[&s] = Pos{from.epoch, from.seq};
+  ch.idle_ticks = 0;
   if (created && link_ready_)
     actions_.subscribe(ch.name);
+  else if (ch.unsubscribing)
+    return; // subscribed again once the UNSUBSCRIBE is confirmed
   else if (ch.live && (from.epoch != ch.epoch || from.seq < ch.head))
     startCatchUp(ch);
 }
@@ -45,13 +48,6 @@ void Fanout::unindex(hub::Subscriber& s, const std::string& channel) {
     index_.erase(it);
 }
 
-void Fanout::drop(Local& ch) {
-  std::string name = ch.name;
-  channels_.erase(name);
-  if (link_ready_)
-    actions_.unsubscribe(name);
-}
-
 void Fanout::remove(hub::Subscriber& s, const std::string& channel) {
   assert(!in_fanout_ && "unsubscribe during fan-out");
   Local* ch = find(channel);
@@ -59,7 +55,39 @@ void Fanout::remove(hub::Subscriber& s, const std::string& channel) {
     return;
   unindex(s, channel);
   if (ch->subs.empty())
-    drop(*ch);
+    ch->idle_ticks = 0;
+}
+
+// Actions run after the walk: an UNSUBSCRIBE the link cannot send is confirmed at once,
+// which changes channels_.
+void Fanout::tick() {
+  std::vector<std::string> leaving;
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    Local& ch = it->second;
+    if (!ch.subs.empty() || ch.unsubscribing || ++ch.idle_ticks < kLingerTicks) {
+      ++it;
+    } else if (!link_ready_) {
+      it = channels_.erase(it);
+    } else {
+      ch.unsubscribing = true;
+      ch.live = false;
+      leaving.push_back(ch.name);
+      ++it;
+    }
+  }
+  for (const std::string& name : leaving)
+    actions_.unsubscribe(name);
+}
+
+void Fanout::unsubscribed(const std::string& channel) {
+  Local* ch = find(channel);
+  if (!ch || !ch->unsubscribing)
+    return;
+  ch->unsubscribing = false;
+  if (ch->subs.empty())
+    channels_.erase(channel);
+  else if (link_ready_)
+    actions_.subscribe(channel);
 }
 
 void Fanout::removeAll(hub::Subscriber& s) {
@@ -79,10 +107,14 @@ void Fanout::linkReady() {
   }
 }
 
+// The new connection will have no subscriptions: idle channels are forgotten at once.
 void Fanout::linkLost() {
   link_ready_ = false;
-  for (auto& entry : channels_)
+  std::erase_if(channels_, [](const auto& entry) { return entry.second.subs.empty(); });
+  for (auto& entry : channels_) {
     entry.second.live = false;
+    entry.second.unsubscribing = false;
+  }
 }
 
 void Fanout::subscribed(const std::string& channel) {

@@ -3,6 +3,12 @@
 // channel's pub/sub channel (only while it has local subscribers), and when a subscriber must be
 // caught up from history. Pure: the engine carries out the actions.
 //
+// A channel whose last local subscriber left stays subscribed for a few ticks (a long-poll
+// client usually comes straight back), then UNSUBSCRIBEs; until Redis confirms that, a new
+// subscriber waits and the channel is SUBSCRIBEd again afterwards. (Sending SUBSCRIBE while an
+// UNSUBSCRIBE of the same channel is in flight would let the late unsubscribe confirmation
+// cancel the new subscription in hiredis.)
+//
 // No duplicates, nothing skipped: every subscriber has a position (epoch, seq); a message is
 // delivered to it only when its seq is above that position. A pub/sub message that is not the
 // next one for some subscriber (a message arrived between its read and its subscribe, or
@@ -49,6 +55,12 @@ public:
   void linkLost();
   // Redis confirmed the channel's SUBSCRIBE: catch up (covers messages sent before it).
   void subscribed(const std::string& channel);
+  // Redis confirmed the channel's UNSUBSCRIBE: forgotten, or subscribed again if it has
+  // subscribers by now.
+  void unsubscribed(const std::string& channel);
+  // Called every second: channels without subscribers for kLingerTicks are unsubscribed.
+  void tick();
+  static constexpr int kLingerTicks = 2;
   // A message from pub/sub. Returns the local subscribers it was delivered to.
   size_t message(const hub::MessagePtr& m);
   // The answer to a catchUp action (an unavailable read is retried by retry()).
@@ -59,6 +71,7 @@ public:
   // Retries catch-ups that failed (call periodically).
   void retry();
 
+  // Channels this node is on (with subscribers, or lingering).
   size_t channelCount() const { return channels_.size(); }
   size_t subscriberCount(const std::string& channel) const;
 
@@ -76,6 +89,8 @@ private:
     bool catching = false; // a catch-up read is in flight
     bool again = false;    // news arrived meanwhile: read once more when it answers
     bool stale = false;    // the last catch-up failed: retry() starts another
+    bool unsubscribing = false; // UNSUBSCRIBE sent, confirmation pending
+    int idle_ticks = 0;         // ticks without subscribers
   };
 
   static uint64_t effective(const Local& ch, const Pos& p) {
@@ -85,7 +100,6 @@ private:
   void see(Local& ch, const hub::MessagePtr& m);
   size_t deliver(Local& ch, const hub::MessagePtr& m, bool only_next);
   void startCatchUp(Local& ch);
-  void drop(Local& ch);
   void unindex(hub::Subscriber& s, const std::string& channel);
 
   Actions actions_;

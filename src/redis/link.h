@@ -28,7 +28,8 @@ public:
   struct Hooks {
     std::function<void()> ready;       // connected, authenticated, database selected
     std::function<void()> lost;        // a ready connection was lost (in-flight calls failed)
-    std::function<void(std::string_view channel)> subscribed;  // SUBSCRIBE confirmed
+    std::function<void(std::string_view channel)> subscribed;   // SUBSCRIBE confirmed
+    std::function<void(std::string_view channel)> unsubscribed; // UNSUBSCRIBE confirmed
     std::function<void(std::string_view channel, std::string_view payload)> message;
   };
 
@@ -39,7 +40,8 @@ public:
   virtual void start() = 0;
   virtual bool ready() const = 0;
   virtual void command(const std::vector<std::string>& args, Reply done) = 0;
-  // Pub/sub links only. Ignored while not ready (the owner resubscribes from `ready`).
+  // Pub/sub links only. subscribe is ignored while not ready (the owner resubscribes from
+  // `ready`); an unsubscribe that cannot be sent is confirmed (hook) before it returns.
   virtual void subscribe(const std::string& channel) = 0;
   virtual void unsubscribe(const std::string& channel) = 0;
   // Closes the connection as if it were lost (a reply overdue); reconnects after the delay.

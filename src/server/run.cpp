@@ -4,9 +4,14 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "engine/memory_engine.h"
+#include "engine/redis_engine.h"
+#include "redis/password.h"
+#include "redis/url.h"
 #include "server/event_handles.h"
+#include "server/redis_link.h"
 #include "server/server.h"
 #include "store/state_file.h"
 #include "util/clock.h"
@@ -58,6 +63,51 @@ void serve(event_base* base, Server& server) {
   event_base_dispatch(base);
 }
 
+// Opens the listeners and serves until the loop exits; the state directory is the memory
+// engine's (`memory` null for the Redis engine).
+int serveWith(event_base* base, const config::Config& config, const std::vector<std::string>& args,
+              const util::Clock& clock, util::Random& random, engine::Engine& engine,
+              engine::MemoryEngine* memory) {
+  Server server(base, config, clock, random, engine);
+  server.setReloadArgs(args);
+  std::vector<std::string> errors;
+  if (!server.open(errors)) {
+    for (const auto& e : errors)
+      fprintf(stderr, "holdfast: %s\n", e.c_str());
+    return 1;
+  }
+  bool persist = memory && !config.state_dir.empty();
+  if (persist)
+    loadState(*memory, config.state_dir);
+  serve(base, server);
+  bool saved = !persist || saveState(*memory, config.state_dir);
+  HF_INFO("holdfast stopped", {});
+  return saved ? 0 : 1;
+}
+
+// The Redis engine on two links (commands, pub/sub). The password comes from
+// redis_password_file, HOLDFAST_REDIS_PASSWORD or the URL, in that order.
+int runRedis(event_base* base, const config::Config& config, const std::vector<std::string>& args,
+             const util::Clock& clock, util::Random& random) {
+  std::string error;
+  auto address = redis::parseUrl(config.redis, error); // validated at load
+  auto password = redis::resolvePassword(address ? address->password : "",
+                                         config.redis_password_file,
+                                         getenv("HOLDFAST_REDIS_PASSWORD"), error);
+  if (!address || !password) {
+    fprintf(stderr, "holdfast: %s\n", error.c_str());
+    return 1;
+  }
+  if (!config.state_dir.empty())
+    HF_WARN("state_dir is not used with redis (history lives in Redis)", {});
+  RedisLink commands(base, *address, *password, "commands", clock);
+  RedisLink pubsub(base, *address, *password, "pubsub", clock);
+  engine::RedisEngine engine(commands, pubsub, engine::hubLimits(config), clock, random);
+  engine.start();
+  HF_INFO("redis engine", logField("redis", redis::describe(*address)));
+  return serveWith(base, config, args, clock, random, engine, nullptr);
+}
+
 } // namespace
 
 int run(const config::Config& config, const std::vector<std::string>& args) {
@@ -69,21 +119,10 @@ int run(const config::Config& config, const std::vector<std::string>& args) {
   }
   util::SystemClock clock;
   util::SecureRandom random;
+  if (!config.redis.empty())
+    return runRedis(base.get(), config, args, clock, random);
   engine::MemoryEngine engine(engine::hubLimits(config), clock, random);
-  Server server(base.get(), config, clock, random, engine);
-  server.setReloadArgs(args);
-  std::vector<std::string> errors;
-  if (!server.open(errors)) {
-    for (const auto& e : errors)
-      fprintf(stderr, "holdfast: %s\n", e.c_str());
-    return 1;
-  }
-  if (!config.state_dir.empty())
-    loadState(engine, config.state_dir);
-  serve(base.get(), server);
-  bool saved = config.state_dir.empty() || saveState(engine, config.state_dir);
-  HF_INFO("holdfast stopped", {});
-  return saved ? 0 : 1;
+  return serveWith(base.get(), config, args, clock, random, engine, &engine);
 }
 
 } // namespace holdfast::server

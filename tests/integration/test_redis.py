@@ -1,0 +1,288 @@
+"""The Redis engine: two holdfast nodes on one real redis-server serve one set of channels.
+
+Talks FastCGI to each node's sockets directly (no web server). Every process runs on loopback
+or unix sockets in a temporary directory and is stopped by PID.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+
+import pytest
+
+import harness
+from harness import PUBLISH_KEY
+from redis_server import RedisServer
+
+AUTH = {"Authorization": "Bearer " + PUBLISH_KEY}
+
+
+class Node:
+    """One holdfast process on the shared Redis."""
+
+    def __init__(self, root, name, redis_url, extra=()):
+        d = os.path.join(root, name)
+        os.makedirs(d)
+        self.hf = harness.Holdfast(d, ["--redis", redis_url] + list(extra), poll_timeout=5)
+
+    def start(self):
+        self.hf.start()
+        harness.wait_until(lambda: self.health() == 200, 10, what="redis connected")
+        return self
+
+    def ctl(self, method, route, body=b"", content_type=None, timeout=10.0):
+        return harness.fcgi_call(self.hf.control_socket, method, "/push/ctl" + route, body, AUTH,
+                                 content_type, timeout)
+
+    def publish(self, channel, data, timeout=10.0):
+        return self.ctl("POST", "/pub/" + channel, json.dumps(data), "application/json", timeout)
+
+    def sub(self, channels, query="", headers=None, timeout=10.0):
+        uri = "/push/sub/" + channels + ("?" + query if query else "")
+        return harness.fcgi_call(self.hf.data_socket, "GET", uri, b"", headers, None, timeout)
+
+    def health(self):
+        try:
+            return self.ctl("GET", "/health", timeout=2).status
+        except Exception:  # noqa: BLE001 - not up yet
+            return None
+
+    def stats(self):
+        return self.ctl("GET", "/stats").json()
+
+    def wait_held(self, n, timeout=5.0):
+        harness.wait_until(lambda: self.stats()["held"]["total"] == n, timeout,
+                           what="held == %d" % n)
+
+
+def in_background(fn):
+    box = {}
+
+    def run():
+        try:
+            box["result"] = fn()
+        except Exception as e:  # noqa: BLE001 - reported by result()
+            box["error"] = e
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+
+    def result(timeout=15.0):
+        t.join(timeout)
+        assert not t.is_alive(), "background request did not finish"
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+    return result
+
+
+class Stream:
+    """A held streaming request (SSE) on a node's data socket, read in a thread."""
+
+    def __init__(self, node, channels, query="transport=sse"):
+        self.conn = harness.FcgiConnection(node.hf.data_socket, 30)
+        self.conn.request("GET", "/push/sub/" + channels + "?" + query)
+        self.data = b""
+        self.ended = False
+        self.lock = threading.Lock()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        try:
+            while True:
+                rec = self.conn.read_record(30)
+                if rec is None or rec[0] == harness.FCGI_END_REQUEST:
+                    break
+                if rec[0] == harness.FCGI_STDOUT:
+                    with self.lock:
+                        self.data += rec[2]
+        except Exception:  # noqa: BLE001 - the test sees what arrived
+            pass
+        self.ended = True
+
+    def text(self):
+        with self.lock:
+            return self.data.decode("utf-8", "replace")
+
+    def wait_for(self, needle, timeout=10.0):
+        harness.wait_until(lambda: needle in self.text(), timeout, what=repr(needle))
+
+    def close(self):
+        self.conn.close()
+
+
+@pytest.fixture
+def cluster(request):
+    root = tempfile.mkdtemp(prefix="hf-r-")
+    redis = RedisServer(root).start()
+    nodes = []
+    try:
+        for name in ("a", "b"):
+            nodes.append(Node(root, name, redis.url).start())
+        yield redis, nodes[0], nodes[1]
+    finally:
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            for n in nodes:
+                print("---- node %s stderr ----\n%s" % (n.hf.tmpdir, n.hf.stderr()[-3000:]))
+        problems = []
+        for n in nodes:
+            problems += n.hf.stop()
+            if problems:
+                print(n.hf.stderr()[-4000:])
+        redis.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    assert not problems, problems
+
+
+def ids(resp):
+    return [m["id"] for m in resp.json()["messages"]]
+
+
+def test_longpoll_on_a_woken_by_publish_on_b(cluster):
+    _, a, b = cluster
+    cursor = a.sub("room", "transport=poll").json()["cursor"]
+    held = in_background(lambda: a.sub("room", "cursor=" + cursor))
+    a.wait_held(1)
+    r = b.publish("room", {"hello": 1})
+    assert r.status == 201, r
+    got = held()
+    assert got.status == 200
+    body = got.json()
+    assert [m["data"] for m in body["messages"]] == [{"hello": 1}]
+    assert body["messages"][0]["id"] == r.json()["id"]
+
+
+def test_sse_on_a_gets_publishes_from_b_in_order(cluster):
+    _, a, b = cluster
+    s = Stream(a, "feed")
+    try:
+        s.wait_for("hello")
+        a.wait_held(1)
+        pub_ids = [b.publish("feed", {"n": i}).json()["id"] for i in range(5)]
+        for pid in pub_ids:
+            s.wait_for('"id":"%s"' % pid)
+        text = s.text()
+        positions = [text.index('"id":"%s"' % pid) for pid in pub_ids]
+        assert positions == sorted(positions)
+        assert text.count('"id":"%s"' % pub_ids[0]) == 1
+    finally:
+        s.close()
+
+
+def test_no_subscriber_gives_202_and_ids_agree_across_nodes(cluster):
+    _, a, b = cluster
+    first = a.publish("ids", 1)
+    assert first.status == 202
+    second = b.publish("ids", 2)
+    epoch, seq = first.json()["id"].rsplit("-", 1)
+    assert second.json()["id"] == "%s-%d" % (epoch, int(seq) + 1)
+    assert a.ctl("GET", "/channels/ids").json()["last_id"] == second.json()["id"]
+    assert b.ctl("GET", "/channels/ids").json()["last_id"] == second.json()["id"]
+
+
+def test_resume_on_b_gets_exactly_the_missed_messages(cluster):
+    _, a, b = cluster
+    a.publish("resume", "m1")
+    got = a.sub("resume", "transport=poll&since=oldest").json()
+    cursor = got["cursor"]
+    missed = [a.publish("resume", "m%d" % i).json()["id"] for i in (2, 3, 4)]
+    r = b.sub("resume", "transport=poll&cursor=" + cursor)
+    assert ids(r) == missed
+    assert r.json().get("gap", []) == []
+    again = b.sub("resume", "transport=poll&cursor=" + r.json()["cursor"])
+    assert ids(again) == []
+
+
+def test_unknown_epoch_gives_a_gap(cluster):
+    _, a, b = cluster
+    a.publish("gapped", 1)
+    r = b.sub("gapped", "transport=poll&cursor=gapped:XXXXXXXX-3").json()
+    assert r["gap"][0]["reason"] == "epoch"
+    assert len(r["messages"]) == 1
+
+
+def test_publish_while_redis_down_is_503_and_held_recover(cluster):
+    redis, a, b = cluster
+    s = Stream(a, "durable")
+    try:
+        s.wait_for("hello")
+        a.wait_held(1)
+        before = b.publish("durable", "before").json()["id"]
+        s.wait_for(before)
+        redis.stop()
+        harness.wait_until(lambda: b.health() == 503, 10, what="health 503")
+        down = b.publish("durable", "lost?")
+        assert down.status == 503
+        assert "Retry-After" in down.headers or "retry-after" in {k.lower() for k in down.headers}
+        assert a.sub("durable", "transport=poll").status == 503
+        assert a.stats()["held"]["total"] == 1  # the stream stays held
+        redis.start()
+        harness.wait_until(lambda: b.health() == 200 and a.health() == 200, 15,
+                           what="nodes reconnected")
+        after = b.publish("durable", "after").json()["id"]
+        s.wait_for(after, 10)
+        assert before.rsplit("-", 1)[0] == after.rsplit("-", 1)[0]  # AOF kept the epoch
+        assert "lost?" not in s.text()
+    finally:
+        s.close()
+
+
+def test_redis_crash_loses_nothing_acknowledged(cluster):
+    redis, a, b = cluster
+    acked = [a.publish("crash", i).json()["id"] for i in range(20)]
+    redis.kill()
+    redis.start()
+    harness.wait_until(lambda: b.health() == 200, 15, what="b reconnected")
+    r = b.sub("crash", "transport=poll&since=oldest").json()
+    assert [m["id"] for m in r["messages"]] == acked
+
+
+def test_longpoll_held_across_redis_restart_gets_message(cluster):
+    redis, a, b = cluster
+    cursor = a.sub("lp", "transport=poll").json()["cursor"]
+    held = in_background(lambda: a.sub("lp", "timeout=20&cursor=" + cursor, timeout=30))
+    a.wait_held(1)
+    redis.stop()
+    harness.wait_until(lambda: a.health() == 503, 10, what="a sees redis down")
+    redis.start()
+    harness.wait_until(lambda: a.health() == 200 and b.health() == 200, 15, what="reconnected")
+    r = b.publish("lp", "back")
+    assert r.status in (201, 202)
+    got = held(30)
+    assert [m["data"] for m in got.json()["messages"]] == ["back"]
+
+
+def test_delete_reaches_subscribers_on_both_nodes(cluster):
+    _, a, b = cluster
+    a.publish("gone", 1)
+    sa = Stream(a, "gone")
+    sb = Stream(b, "gone")
+    try:
+        sa.wait_for("hello")
+        sb.wait_for("hello")
+        a.wait_held(1)
+        b.wait_held(1)
+        r = a.ctl("DELETE", "/channels/gone")
+        assert r.status in (200, 204), r
+        sa.wait_for("deleted")
+        sb.wait_for("deleted")
+        assert a.ctl("GET", "/channels/gone").status == 404
+    finally:
+        sa.close()
+        sb.close()
+
+
+def test_channel_list_and_stats_report_redis(cluster):
+    _, a, b = cluster
+    for ch in ("list.b", "list.a", "list.c"):
+        b.publish(ch, 1)
+    names = [c["channel"] for c in a.ctl("GET", "/channels").json()["channels"]]
+    assert names == sorted(names)
+    assert {"list.a", "list.b", "list.c"} <= set(names)
+    s = a.stats()
+    assert s["redis"]["connected"] == 1
+    metrics = a.ctl("GET", "/metrics").body.decode()
+    assert "holdfast_redis_connected 1" in metrics
