@@ -68,11 +68,11 @@ void RedisEngine::info(std::string channel, InfoDone done) {
 // then described with the info script, pipelined.
 void RedisEngine::list(std::string after, size_t limit, ListDone done) {
   std::string min = after.empty() ? "-" : "(" + after;
-  commands_.command({"ZRANGEBYLEX", redis::channelsKey(), min, "+", "LIMIT", "0",
-                     std::to_string(limit + 1)},
-                    [this, limit, done = std::move(done)](const redisReply* r) mutable {
-                      listed(names(r), limit, std::move(done));
-                    });
+  commands_.command(
+      {"ZRANGEBYLEX", redis::channelsKey(), min, "+", "LIMIT", "0", std::to_string(limit + 1)},
+      [this, limit, done = std::move(done)](const redisReply* r) mutable {
+        listed(names(r), limit, std::move(done));
+      });
 }
 
 void RedisEngine::listed(std::vector<std::string> names, size_t limit, ListDone done) {

@@ -12,7 +12,7 @@
 namespace holdfast::engine {
 namespace {
 
-constexpr size_t kEpochBytes = 6;        // 8 base64url characters, as the hub's epochs
+constexpr size_t kEpochBytes = 6; // 8 base64url characters, as the hub's epochs
 
 PublishOutcome unavailable(std::string why) {
   PublishOutcome out;
@@ -71,18 +71,17 @@ void RedisEngine::start() {
                       {},
                       {},
                       {}});
-  pubsub_.setHooks({[this] { fanout_.linkReady(); }, [this] { fanout_.linkLost(); },
-                    [this](std::string_view name) {
-                      if (auto ch = redis::channelOfPubsub(name))
-                        fanout_.subscribed(*ch);
-                    },
-                    [this](std::string_view name) {
-                      if (auto ch = redis::channelOfPubsub(name))
-                        fanout_.unsubscribed(*ch);
-                    },
-                    [this](std::string_view name, std::string_view payload) {
-                      onNotice(name, payload);
-                    }});
+  pubsub_.setHooks(
+      {[this] { fanout_.linkReady(); }, [this] { fanout_.linkLost(); },
+       [this](std::string_view name) {
+         if (auto ch = redis::channelOfPubsub(name))
+           fanout_.subscribed(*ch);
+       },
+       [this](std::string_view name) {
+         if (auto ch = redis::channelOfPubsub(name))
+           fanout_.unsubscribed(*ch);
+       },
+       [this](std::string_view name, std::string_view payload) { onNotice(name, payload); }});
   commands_.start();
   pubsub_.start();
 }
@@ -126,9 +125,9 @@ void RedisEngine::publish(std::vector<PublishItem> items, PublishDone done) {
     if (std::string why = refusal(items[i]); !why.empty()) {
       PublishOutcome out;
       out.status = PublishOutcome::Status::kTooLarge;
-      out.error = items.size() == 1 ? why
-                                    : "item " + std::to_string(i) + " (" + items[i].channel +
-                                          "): " + why;
+      out.error = items.size() == 1
+                      ? why
+                      : "item " + std::to_string(i) + " (" + items[i].channel + "): " + why;
       return done(std::move(out));
     }
   }
@@ -145,8 +144,8 @@ void RedisEngine::publish(std::vector<PublishItem> items, PublishDone done) {
     // Sent ahead of the script on the same connection, so the channel is listed before any
     // client hears of the publish (ZADD of a listed name changes nothing).
     remember(item.channel);
-    redis::PublishArgs args{item.channel,       item.event, item.data, item.data_is_json,
-                            costOf(item),       epoch,      clock_.wallMs()};
+    redis::PublishArgs args{item.channel, item.event, item.data,      item.data_is_json,
+                            costOf(item), epoch,      clock_.wallMs()};
     eval(redis::publishCommand(args, limits_),
          [this, batch, i](const redisReply* r) { published(*batch, i, r); });
   }
@@ -183,8 +182,8 @@ void RedisEngine::read(std::vector<hub::Start> starts, ReadDone done) {
   batch->starts = std::move(starts);
   batch->done = std::move(done);
   for (size_t i = 0; i < batch->starts.size(); ++i) {
-    redis::Command c = redis::readCommand(batch->starts[i], random_.token(kEpochBytes), limits_,
-                                          clock_.wallMs());
+    redis::Command c =
+        redis::readCommand(batch->starts[i], random_.token(kEpochBytes), limits_, clock_.wallMs());
     eval(std::move(c), [this, batch, i](const redisReply* r) { readOne(batch, i, r); });
   }
 }
@@ -213,7 +212,8 @@ void RedisEngine::heads(std::vector<std::string> channels, HeadsDone done) {
   std::vector<hub::Start> starts(channels.size());
   for (size_t i = 0; i < channels.size(); ++i)
     starts[i].channel = std::move(channels[i]);
-  read(std::move(starts), [done = std::move(done)](hub::ReadResult r) { done(std::move(r.cursor)); });
+  read(std::move(starts),
+       [done = std::move(done)](hub::ReadResult r) { done(std::move(r.cursor)); });
 }
 
 void RedisEngine::subscribe(hub::Subscriber& subscriber, const hub::Cursor& from) {
@@ -225,16 +225,17 @@ void RedisEngine::unsubscribe(hub::Subscriber& subscriber, const std::string& ch
   fanout_.remove(subscriber, channel);
 }
 
-void RedisEngine::unsubscribeAll(hub::Subscriber& subscriber) { fanout_.removeAll(subscriber); }
+void RedisEngine::unsubscribeAll(hub::Subscriber& subscriber) {
+  fanout_.removeAll(subscriber);
+}
 
 void RedisEngine::catchUp(const hub::Position& after) {
   hub::Start start;
   start.channel = after.channel;
   start.mode = hub::Start::Mode::kCursor;
   start.position = after;
-  read({start}, [this, channel = after.channel](hub::ReadResult r) {
-    fanout_.caughtUp(channel, r);
-  });
+  read({start},
+       [this, channel = after.channel](hub::ReadResult r) { fanout_.caughtUp(channel, r); });
 }
 
 void RedisEngine::onNotice(std::string_view pubsub, std::string_view payload) {

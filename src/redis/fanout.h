@@ -82,13 +82,13 @@ private:
   };
   struct Local {
     std::string name;
-    std::string epoch;  // newest epoch seen
-    uint64_t head = 0;  // highest seq seen in `epoch`
+    std::string epoch; // newest epoch seen
+    uint64_t head = 0; // highest seq seen in `epoch`
     std::unordered_map<hub::Subscriber*, Pos> subs;
-    bool live = false;     // SUBSCRIBE confirmed on the current pub/sub connection
-    bool catching = false; // a catch-up read is in flight
-    bool again = false;    // news arrived meanwhile: read once more when it answers
-    bool stale = false;    // the last catch-up failed: retry() starts another
+    bool live = false;          // SUBSCRIBE confirmed on the current pub/sub connection
+    bool catching = false;      // a catch-up read is in flight
+    bool again = false;         // news arrived meanwhile: read once more when it answers
+    bool stale = false;         // the last catch-up failed: retry() starts another
     bool unsubscribing = false; // UNSUBSCRIBE sent, confirmation pending
     int idle_ticks = 0;         // ticks without subscribers
   };

@@ -16,9 +16,15 @@ std::string tagged(std::string_view channel, std::string_view suffix) {
 
 } // namespace
 
-std::string metaKey(std::string_view channel) { return tagged(channel, "meta"); }
-std::string logKey(std::string_view channel) { return tagged(channel, "log"); }
-std::string pubsubChannel(std::string_view channel) { return tagged(channel, "pub"); }
+std::string metaKey(std::string_view channel) {
+  return tagged(channel, "meta");
+}
+std::string logKey(std::string_view channel) {
+  return tagged(channel, "log");
+}
+std::string pubsubChannel(std::string_view channel) {
+  return tagged(channel, "pub");
+}
 
 const std::string& channelsKey() {
   static const std::string key = "holdfast:channels";

@@ -26,8 +26,8 @@ class Link {
 public:
   using Reply = std::function<void(const redisReply* reply)>;
   struct Hooks {
-    std::function<void()> ready;       // connected, authenticated, database selected
-    std::function<void()> lost;        // a ready connection was lost (in-flight calls failed)
+    std::function<void()> ready; // connected, authenticated, database selected
+    std::function<void()> lost;  // a ready connection was lost (in-flight calls failed)
     std::function<void(std::string_view channel)> subscribed;   // SUBSCRIBE confirmed
     std::function<void(std::string_view channel)> unsubscribed; // UNSUBSCRIBE confirmed
     std::function<void(std::string_view channel, std::string_view payload)> message;

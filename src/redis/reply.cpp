@@ -8,7 +8,9 @@
 namespace holdfast::redis {
 namespace {
 
-std::string_view text(const redisReply* r) { return std::string_view(r->str, r->len); }
+std::string_view text(const redisReply* r) {
+  return std::string_view(r->str, r->len);
+}
 
 // Null and error replies are failures with a message; otherwise true.
 bool usable(const redisReply* r, std::string& error) {
@@ -147,8 +149,8 @@ bool parseInfo(const redisReply* r, std::optional<InfoReply>& found, std::string
       return false;
     }
   }
-  found = InfoReply{std::move(*epoch), *v[0], *v[1], *v[2], *v[3], *v[4],
-                    static_cast<int64_t>(*v[5])};
+  found =
+      InfoReply{std::move(*epoch), *v[0], *v[1], *v[2], *v[3], *v[4], static_cast<int64_t>(*v[5])};
   return true;
 }
 

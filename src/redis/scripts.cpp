@@ -145,8 +145,8 @@ void addLimits(Command& c, const hub::Limits& l, int64_t now_ms) {
 // The mode, n and cursor-epoch arguments of the read script.
 void addStart(Command& c, const hub::Start& s) {
   using Mode = hub::Start::Mode;
-  const char* mode = s.mode == Mode::kOldest ? "oldest"
-                     : s.mode == Mode::kLast ? "last"
+  const char* mode = s.mode == Mode::kOldest   ? "oldest"
+                     : s.mode == Mode::kLast   ? "last"
                      : s.mode == Mode::kCursor ? "after"
                                                : "new";
   c.push_back(mode);
@@ -178,7 +178,9 @@ const std::vector<const Script*>& allScripts() {
   return all;
 }
 
-int64_t keyTtlMs(const hub::Limits& limits) { return limits.max_age_ms * 2 + 60000; }
+int64_t keyTtlMs(const hub::Limits& limits) {
+  return limits.max_age_ms * 2 + 60000;
+}
 
 Command publishCommand(const PublishArgs& a, const hub::Limits& limits) {
   Command c = evalsha(publishScript(), a.channel);

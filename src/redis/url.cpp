@@ -25,7 +25,8 @@ std::string_view takePassword(std::string_view text, Address& out) {
     return text;
   std::string_view userinfo = text.substr(0, at);
   size_t colon = userinfo.find(':');
-  out.password = std::string(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
+  out.password =
+      std::string(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
   return text.substr(at + 1);
 }
 
@@ -72,7 +73,8 @@ std::optional<Address> parseTcp(std::string_view rest, std::string& error) {
   rest = takePassword(rest, out);
   size_t slash = rest.find('/');
   std::string_view hostport = rest.substr(0, slash);
-  std::string_view db = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  std::string_view db =
+      slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
   error = parseHostPort(hostport, out);
   if (error.empty())
     error = parseDb(db, out);

@@ -12,9 +12,13 @@ using util::logField;
 
 constexpr int kSetupTimeoutMs = 3000; // connect + AUTH + SELECT + PING
 
-RedisLink* self(const redisAsyncContext* ctx) { return static_cast<RedisLink*>(ctx->data); }
+RedisLink* self(const redisAsyncContext* ctx) {
+  return static_cast<RedisLink*>(ctx->data);
+}
 
-std::string_view text(const redisReply* r) { return std::string_view(r->str, r->len); }
+std::string_view text(const redisReply* r) {
+  return std::string_view(r->str, r->len);
+}
 
 bool isString(const redisReply* r) {
   return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);

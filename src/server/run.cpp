@@ -91,9 +91,9 @@ int runRedis(event_base* base, const config::Config& config, const std::vector<s
              const util::Clock& clock, util::Random& random) {
   std::string error;
   auto address = redis::parseUrl(config.redis, error); // validated at load
-  auto password = redis::resolvePassword(address ? address->password : "",
-                                         config.redis_password_file,
-                                         getenv("HOLDFAST_REDIS_PASSWORD"), error);
+  auto password =
+      redis::resolvePassword(address ? address->password : "", config.redis_password_file,
+                             getenv("HOLDFAST_REDIS_PASSWORD"), error);
   if (!address || !password) {
     fprintf(stderr, "holdfast: %s\n", error.c_str());
     return 1;

@@ -17,10 +17,10 @@ struct Recorder final : hub::Subscriber {
 struct Harness {
   std::vector<std::string> log;
   std::vector<hub::Position> catchups;
-  redis::Fanout fanout{redis::Fanout::Actions{
-      [this](const std::string& ch) { log.push_back("sub " + ch); },
-      [this](const std::string& ch) { log.push_back("unsub " + ch); },
-      [this](const hub::Position& p) { catchups.push_back(p); }}};
+  redis::Fanout fanout{
+      redis::Fanout::Actions{[this](const std::string& ch) { log.push_back("sub " + ch); },
+                             [this](const std::string& ch) { log.push_back("unsub " + ch); },
+                             [this](const hub::Position& p) { catchups.push_back(p); }}};
 };
 
 hub::MessagePtr msg(uint64_t seq, std::string epoch = "E") {

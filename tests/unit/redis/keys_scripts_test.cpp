@@ -24,8 +24,8 @@ TEST_CASE("redis payload: messages and deletions", "[redis]") {
   auto m = std::get<holdfast::hub::MessagePtr>(*n);
   CHECK(m->seq == 3);
   CHECK(m->event == "note");
-  CHECK(m->json == holdfast::hub::makeMessage("ch", "EP", 3, "note", "{\"x\":\"a\\nb\"}\n", true,
-                                              1500)->json);
+  CHECK(m->json ==
+        holdfast::hub::makeMessage("ch", "EP", 3, "note", "{\"x\":\"a\\nb\"}\n", true, 1500)->json);
   auto text = parseNotice("ch", "M\nEP\n4\nmessage\n1\n0\nline1\nline2");
   REQUIRE(text);
   CHECK(std::get<holdfast::hub::MessagePtr>(*text)->json.find("\"line1\\nline2\"") !=
@@ -33,9 +33,10 @@ TEST_CASE("redis payload: messages and deletions", "[redis]") {
   auto d = parseNotice("ch", "D\nEP");
   REQUIRE(d);
   CHECK(std::get<Deleted>(*d).epoch == "EP");
-  for (const char* bad : {"", "X\nEP", "D\n", "D\nbad epoch", "M\nEP\n0\nmessage\n1\n1\n1",
-                          "M\nEP\n1\nbad event\n1\n1\n1", "M\nEP\n1\nmessage\nx\n1\n1",
-                          "M\nEP\n1\nmessage\n1\n2\n1", "M\nEP\n1\nmessage\n1", "M\nEP\n-1\ne\n1\n1\n"})
+  for (const char* bad :
+       {"", "X\nEP", "D\n", "D\nbad epoch", "M\nEP\n0\nmessage\n1\n1\n1",
+        "M\nEP\n1\nbad event\n1\n1\n1", "M\nEP\n1\nmessage\nx\n1\n1", "M\nEP\n1\nmessage\n1\n2\n1",
+        "M\nEP\n1\nmessage\n1", "M\nEP\n-1\ne\n1\n1\n"})
     CHECK_FALSE(parseNotice("ch", bad));
   CHECK_FALSE(parseNotice("bad channel", "D\nEP"));
 }

@@ -66,11 +66,11 @@ private:
 // A stream entry as XRANGE returns it: ["SEQ-0", [e, EVENT, t, TIME, j, J, d, DATA, c, COST]].
 inline Node entry(uint64_t seq, std::string data, std::string event = "message",
                   long long time = 1000, bool json = true) {
-  return Node::array({Node::str(std::to_string(seq) + "-0"),
-                      Node::array({Node::str("e"), Node::str(event), Node::str("t"),
-                                   Node::str(std::to_string(time)), Node::str("j"),
-                                   Node::str(json ? "1" : "0"), Node::str("d"), Node::str(data),
-                                   Node::str("c"), Node::str("100")})});
+  return Node::array(
+      {Node::str(std::to_string(seq) + "-0"),
+       Node::array({Node::str("e"), Node::str(event), Node::str("t"),
+                    Node::str(std::to_string(time)), Node::str("j"), Node::str(json ? "1" : "0"),
+                    Node::str("d"), Node::str(data), Node::str("c"), Node::str("100")})});
 }
 
 } // namespace holdfast::redis::test

@@ -39,9 +39,9 @@ TEST_CASE("redis reply: publish", "[redis]") {
 
 TEST_CASE("redis reply: read renders messages as the hub does", "[redis]") {
   std::string error;
-  Node ok = Node::array({Node::str("EP"), Node::integer(5), Node::integer(3), Node::integer(4),
-                         Node::integer(0),
-                         Node::array({entry(4, "{\"a\":1}"), entry(5, "plain", "note", 2000, false)})});
+  Node ok = Node::array(
+      {Node::str("EP"), Node::integer(5), Node::integer(3), Node::integer(4), Node::integer(0),
+       Node::array({entry(4, "{\"a\":1}"), entry(5, "plain", "note", 2000, false)})});
   auto r = parseRead("ch", ok.get(), error);
   INFO(error);
   REQUIRE(r);
