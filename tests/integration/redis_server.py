@@ -11,7 +11,9 @@ import harness
 
 
 class RedisServer:
-    def __init__(self, tmpdir):
+    def __init__(self, tmpdir, password=None):
+        self.password = password
+        self.socket_path = os.path.join(tmpdir, "redis.sock")
         self.dir = os.path.join(tmpdir, "redis")
         os.makedirs(self.dir, exist_ok=True)
         self.port = harness.free_port()
@@ -26,7 +28,10 @@ class RedisServer:
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", self.dir, "--appendonly", "yes", "--appendfsync", "always",
                 "--save", "", "--daemonize", "no", "--logfile", self.log_path,
-                "--protected-mode", "yes"]
+                "--protected-mode", "yes", "--unixsocket", self.socket_path,
+                "--unixsocketperm", "700"]
+        if self.password:
+            args += ["--requirepass", self.password]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         harness.wait_until(lambda: self.ping() or self._exited(), timeout, what="redis PONG")
@@ -37,12 +42,16 @@ class RedisServer:
         return self.proc.poll() is not None
 
     def ping(self):
-        return self.command("PING") == b"+PONG"
+        return self.command("PING") in (b"+PONG", b"-NOAUTH Authentication required.")
 
     def command(self, *args):
         """One command over a fresh connection; the first reply line (or None)."""
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as s:
+                if self.password:
+                    s.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n"
+                              % (len(self.password), self.password.encode()))
+                    s.recv(1024)
                 out = b"*%d\r\n" % len(args)
                 for a in args:
                     a = a.encode() if isinstance(a, str) else a

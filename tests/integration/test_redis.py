@@ -23,13 +23,23 @@ AUTH = {"Authorization": "Bearer " + PUBLISH_KEY}
 class Node:
     """One holdfast process on the shared Redis."""
 
-    def __init__(self, root, name, redis_url, extra=()):
+    def __init__(self, root, name, redis_url, extra=(), env=None):
         d = os.path.join(root, name)
         os.makedirs(d)
         self.hf = harness.Holdfast(d, ["--redis", redis_url] + list(extra), poll_timeout=5)
+        self.env = env or {}
 
     def start(self):
-        self.hf.start()
+        saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        try:
+            self.hf.start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         harness.wait_until(lambda: self.health() == 200, 10, what="redis connected")
         return self
 
@@ -286,3 +296,80 @@ def test_channel_list_and_stats_report_redis(cluster):
     assert s["redis"]["connected"] == 1
     metrics = a.ctl("GET", "/metrics").body.decode()
     assert "holdfast_redis_connected 1" in metrics
+
+
+def test_sse_resumes_on_b_with_last_event_id(cluster):
+    _, a, b = cluster
+    s = Stream(a, "sse.resume")
+    try:
+        s.wait_for("hello")
+        a.wait_held(1)
+        first = a.publish("sse.resume", "one").json()["id"]
+        s.wait_for(first)
+        last_id = [line[4:] for line in s.text().splitlines() if line.startswith("id: ")][-1]
+    finally:
+        s.close()
+    missed = [a.publish("sse.resume", w).json()["id"] for w in ("two", "three")]
+    r = b.sub("sse.resume", "transport=poll", headers={"Last-Event-ID": last_id})
+    assert ids(r) == missed
+
+
+def test_script_cache_flushed_publish_still_works(cluster):
+    redis, a, b = cluster
+    assert a.publish("flush", 1).status == 202
+    assert redis.command("SCRIPT", "FLUSH") == b"+OK"
+    r = a.publish("flush", 2)
+    assert r.status == 202, r
+    assert b.sub("flush", "transport=poll&since=oldest").json()["messages"][1]["data"] == 2
+
+
+def test_history_limits_apply_in_redis(cluster):
+    _, a, b = cluster
+    for i in range(105):
+        a.publish("capped", i)
+    r = b.sub("capped", "transport=poll&since=oldest").json()
+    assert len(r["messages"]) == 100  # buffer_messages default
+    assert r["messages"][0]["data"] == 5
+    old = r["messages"][0]["id"].rsplit("-", 1)[0] + "-1"
+    g = b.sub("capped", "transport=poll&cursor=capped:" + old).json()
+    assert g["gap"][0]["reason"] == "evicted"
+    info = a.ctl("GET", "/channels/capped").json()
+    assert info["messages"] == 100 and info["last_seq"] == 105
+
+
+@pytest.mark.parametrize("how", ["file", "env", "url"])
+def test_password_and_unix_socket(how):
+    root = tempfile.mkdtemp(prefix="hf-r-")
+    redis = RedisServer(root, password="s3cret-pw").start()
+    node = None
+    try:
+        url, extra, env = "unix:" + redis.socket_path, [], {}
+        if how == "file":
+            pw = os.path.join(root, "pw")
+            with open(pw, "w") as f:
+                f.write("s3cret-pw\n")
+            extra = ["--redis-password-file", pw]
+        elif how == "env":
+            env = {"HOLDFAST_REDIS_PASSWORD": "s3cret-pw"}
+        else:
+            url = "redis://:s3cret-pw@127.0.0.1:%d/3" % redis.port
+        node = Node(root, "n", url, extra, env).start()
+        assert node.publish("pw", 1).status == 202
+        assert "s3cret-pw" not in node.hf.stderr()
+    finally:
+        problems = node.hf.stop() if node else []
+        redis.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    assert not problems, problems
+
+
+def test_bad_redis_url_fails_at_start():
+    root = tempfile.mkdtemp(prefix="hf-r-")
+    try:
+        hf = harness.Holdfast(root, ["--redis", "redis://:pw@host:99999"])
+        with pytest.raises(AssertionError) as e:
+            hf.start()
+        assert "bad port" in hf.stderr() and ":pw@" not in hf.stderr()
+        assert "bad port" in str(e.value)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
