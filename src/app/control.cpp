@@ -93,6 +93,14 @@ bool Ctl::authorize() {
   return false;
 }
 
+bool Ctl::storageUp() {
+  auto storage = ctx.engine.stats().storage;
+  if (!storage || storage->connected)
+    return true;
+  error(503, "unavailable", "message storage is unreachable; retry shortly", "Retry-After: 1\r\n");
+  return false;
+}
+
 std::optional<std::string> Ctl::param(std::string_view name) const {
   const std::string* value = query.get(name);
   return value ? std::optional<std::string>(*value) : std::nullopt;

@@ -17,7 +17,7 @@ namespace holdfast::app {
 struct Ctl {
   Context& ctx;
   Request& request;
-  std::string_view route;  // path below the control mount, starting with '/'
+  std::string_view route; // path below the control mount, starting with '/'
   http::Query query;
 
   void error(int status, std::string_view code, std::string_view message,
@@ -26,6 +26,9 @@ struct Ctl {
   // Checks the publish key (auth::allowControl); answers 401/403 itself and returns false
   // when the request may not proceed.
   bool authorize();
+  // False, after answering 503 + Retry-After, while the engine's storage (Redis) is known to
+  // be unreachable; for routes whose engine answers cannot tell "unreachable" from "none".
+  bool storageUp();
   // The query parameter `name`, copied (continuations outlive the query).
   std::optional<std::string> param(std::string_view name) const;
 };

@@ -110,7 +110,7 @@ void changeChannels(Ctl& c, const std::string& id, session::Session& s, bool sub
     removeChannels(c.ctx, s, *chs);
     return answer(c.ctx, c.request.ref(), id, true);
   }
-  if (!mayAdd(c, s, *chs))
+  if (!mayAdd(c, s, *chs) || !c.storageUp())
     return;
   Context& ctx = c.ctx;
   ctx.engine.heads(std::move(*chs), [&ctx, ref = c.request.ref(), id](hub::Cursor heads) {
@@ -126,8 +126,7 @@ void sessionRoute(Ctl& c, std::string_view rest) {
   auto slash = rest.find('/');
   std::string id(rest.substr(0, slash));
   std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  session::Session* s =
-      session::SessionTable::isValidId(id) ? c.ctx.sessions.find(id) : nullptr;
+  session::Session* s = session::SessionTable::isValidId(id) ? c.ctx.sessions.find(id) : nullptr;
   if (!s)
     return c.error(404, "unknown_session", "session " + id + " is unknown or expired");
   const std::string& method = c.request.in->method;
@@ -138,7 +137,7 @@ void sessionRoute(Ctl& c, std::string_view rest) {
   else if (action == "subscribe" || action == "unsubscribe")
     changeChannels(c, id, *s, action == "subscribe");
   else if (action.empty())
-    answer(c.ctx, c.request.ref(), id, false);  // GET /session/ID: a plain piggyback read
+    answer(c.ctx, c.request.ref(), id, false); // GET /session/ID: a plain piggyback read
   else
     c.error(404, "not_found", "session actions: close, subscribe, unsubscribe");
 }

@@ -228,6 +228,7 @@ def test_publish_while_redis_down_is_503_and_held_recover(cluster):
         assert down.status == 503
         assert "Retry-After" in down.headers or "retry-after" in {k.lower() for k in down.headers}
         assert a.sub("durable", "transport=poll").status == 503
+        assert a.ctl("GET", "/channels/durable").status == 503
         assert a.stats()["held"]["total"] == 1  # the stream stays held
         redis.start()
         harness.wait_until(lambda: b.health() == 200 and a.health() == 200, 15,
