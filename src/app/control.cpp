@@ -81,9 +81,7 @@ void Ctl::error(int status, std::string_view code, std::string_view message,
   respondError(ctx, request, status, code, message, extra);
 }
 
-void Ctl::json(int status, std::string_view body) {
-  respondJson(ctx, request, status, body);
-}
+void Ctl::json(int status, std::string_view body) { respondJson(ctx, request, status, body); }
 
 bool Ctl::authorize() {
   auth::Denial denial;
@@ -130,14 +128,14 @@ void readPiggyback(Context& ctx, const std::optional<std::string>& session_id,
     then(std::nullopt);
     return;
   }
-  ctx.engine.read(
-      startsAfter(s->cursor), [&ctx, id = *session_id, then = std::move(then)](hub::ReadResult r) {
-        if (r.unavailable)
-          return then(std::nullopt); // the publish itself succeeded; no piggyback this time
-        ctx.sessions.touch(id, r.cursor, false);
-        ctx.stats.delivered += r.messages.size();
-        then(std::move(r));
-      });
+  ctx.engine.read(startsAfter(s->cursor), [&ctx, id = *session_id,
+                                           then = std::move(then)](hub::ReadResult r) {
+    if (r.unavailable)
+      return then(std::nullopt); // the publish itself succeeded; no piggyback this time
+    ctx.sessions.touch(id, r.cursor, false);
+    ctx.stats.delivered += r.messages.size();
+    then(std::move(r));
+  });
 }
 
 void writePiggyback(Context&, util::JsonWriter& w, const hub::ReadResult& r) {

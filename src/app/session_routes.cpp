@@ -126,7 +126,8 @@ void sessionRoute(Ctl& c, std::string_view rest) {
   auto slash = rest.find('/');
   std::string id(rest.substr(0, slash));
   std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  session::Session* s = session::SessionTable::isValidId(id) ? c.ctx.sessions.find(id) : nullptr;
+  session::Session* s =
+      session::SessionTable::isValidId(id) ? c.ctx.sessions.find(id) : nullptr;
   if (!s)
     return c.error(404, "unknown_session", "session " + id + " is unknown or expired");
   const std::string& method = c.request.in->method;
@@ -137,7 +138,7 @@ void sessionRoute(Ctl& c, std::string_view rest) {
   else if (action == "subscribe" || action == "unsubscribe")
     changeChannels(c, id, *s, action == "subscribe");
   else if (action.empty())
-    answer(c.ctx, c.request.ref(), id, false); // GET /session/ID: a plain piggyback read
+    answer(c.ctx, c.request.ref(), id, false);  // GET /session/ID: a plain piggyback read
   else
     c.error(404, "not_found", "session actions: close, subscribe, unsubscribe");
 }

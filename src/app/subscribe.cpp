@@ -107,15 +107,15 @@ void handleSubscribe(Context& ctx, Request& request, const http::Target& target)
     return;
   }
   std::vector<hub::Start> starts = startsFor(s);
-  ctx.engine.read(std::move(starts),
-                  [&ctx, ref = request.ref(), s = std::move(s)](hub::ReadResult r) mutable {
-                    ctx.resume(ref, [&](Request& req) {
-                      if (r.unavailable)
-                        unavailable(ctx, req);
-                      else
-                        answerOrHold(ctx, req, s, std::move(r));
-                    });
-                  });
+  ctx.engine.read(std::move(starts), [&ctx, ref = request.ref(), s = std::move(s)](
+                                         hub::ReadResult r) mutable {
+    ctx.resume(ref, [&](Request& req) {
+      if (r.unavailable)
+        unavailable(ctx, req);
+      else
+        answerOrHold(ctx, req, s, std::move(r));
+    });
+  });
 }
 
 } // namespace holdfast::app

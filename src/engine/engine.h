@@ -53,8 +53,8 @@ struct PublishItem {
 // One stored message of a publish.
 struct Published {
   std::string channel;
-  std::string id;         // EPOCH-SEQ
-  size_t subscribers = 0; // live subscribers it was fanned out to
+  std::string id;          // EPOCH-SEQ
+  size_t subscribers = 0;  // live subscribers it was fanned out to
 };
 
 struct PublishOutcome {
@@ -82,8 +82,8 @@ struct ChannelInfo {
 };
 
 struct ChannelPage {
-  std::vector<ChannelInfo> channels; // sorted by name
-  std::optional<std::string> next;   // pass as `after` for the next page; none at the end
+  std::vector<ChannelInfo> channels;  // sorted by name
+  std::optional<std::string> next;    // pass as `after` for the next page; none at the end
 };
 
 // Health of the storage an engine talks to over the network (none for the memory engine).

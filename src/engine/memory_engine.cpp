@@ -83,9 +83,7 @@ void MemoryEngine::unsubscribe(hub::Subscriber& subscriber, const std::string& c
     hub_.unsubscribe(subscriber, *ch);
 }
 
-void MemoryEngine::unsubscribeAll(hub::Subscriber& subscriber) {
-  hub_.unsubscribeAll(subscriber);
-}
+void MemoryEngine::unsubscribeAll(hub::Subscriber& subscriber) { hub_.unsubscribeAll(subscriber); }
 
 void MemoryEngine::info(std::string channel, InfoDone done) {
   const hub::Channel* ch = hub_.find(channel);

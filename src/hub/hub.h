@@ -44,7 +44,7 @@ public:
   const std::deque<MessagePtr>& messages() const { return ring_; }
   size_t bytes() const { return bytes_; }
   size_t subscriberCount() const { return subscribers_.size(); }
-  int64_t lastPublishMs() const { return last_publish_wall_ms_; } // wall clock, 0 = never
+  int64_t lastPublishMs() const { return last_publish_wall_ms_; }  // wall clock, 0 = never
 
 private:
   friend class Hub;
@@ -55,7 +55,7 @@ private:
   size_t bytes_ = 0;
   std::unordered_set<Subscriber*> subscribers_;
   int64_t last_publish_wall_ms_ = 0;
-  int64_t last_active_ms_ = 0; // monotonic; for idle-channel collection
+  int64_t last_active_ms_ = 0;  // monotonic; for idle-channel collection
 };
 
 // A gap report: the client asked for `requested` but the hub can only continue from
@@ -78,14 +78,14 @@ struct Start {
   std::string channel;
   Mode mode = Mode::kNew;
   uint64_t last_n = 0;
-  Position position; // for kCursor (position.channel == channel)
+  Position position;  // for kCursor (position.channel == channel)
 };
 
 struct ReadResult {
-  std::vector<MessagePtr> messages; // merged across channels by publish order, oldest first
+  std::vector<MessagePtr> messages;  // merged across channels by publish order, oldest first
   std::vector<Gap> gaps;
-  Cursor cursor;     // one position per requested channel, after the returned messages
-  bool more = false; // batch limit cut the backlog; `cursor` points at the rest
+  Cursor cursor;      // one position per requested channel, after the returned messages
+  bool more = false;  // batch limit cut the backlog; `cursor` points at the rest
   // The engine's storage was unreachable: nothing was read, the other fields are empty, and
   // the request is answered 503 + Retry-After (never set by the hub itself).
   bool unavailable = false;
@@ -94,9 +94,9 @@ struct ReadResult {
 struct PublishResult {
   enum class Status { kOk, kTooLarge };
   Status status = Status::kOk;
-  MessagePtr message;     // set when kOk
-  size_t subscribers = 0; // live subscribers the message was fanned out to
-  std::string error;      // when not kOk
+  MessagePtr message;        // set when kOk
+  size_t subscribers = 0;    // live subscribers the message was fanned out to
+  std::string error;         // when not kOk
 };
 
 struct HubStats {
@@ -149,7 +149,7 @@ public:
   // Channels sorted by name, starting after `after` (exclusive), at most `limit`.
   std::vector<const Channel*> list(std::string_view after, size_t limit) const;
 
-  void setLimits(const Limits& limits); // applies on the next publish/sweep
+  void setLimits(const Limits& limits);  // applies on the next publish/sweep
   const Limits& limits() const { return limits_; }
   HubStats stats() const;
 

@@ -97,15 +97,15 @@ std::vector<Row> collect(const Snapshot& snap) {
   dropRows(rows, snap.stats);
   storageRows(rows, snap);
   responseRows(rows, snap.stats);
-  rows.push_back(
-      {"uptime", "holdfast_uptime_seconds", "gauge", "Seconds since start.", "", snap.uptime_s});
+  rows.push_back({"uptime", "holdfast_uptime_seconds", "gauge", "Seconds since start.", "",
+                  snap.uptime_s});
   return rows;
 }
 
 std::string renderStatsJson(const std::vector<Row>& rows) {
   util::JsonWriter w;
   w.startObject();
-  std::string_view open; // the nested object being written, if any
+  std::string_view open;  // the nested object being written, if any
   for (const Row& row : rows) {
     if (row.json_path.empty())
       continue;
