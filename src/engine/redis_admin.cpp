@@ -8,6 +8,7 @@ namespace holdfast::engine {
 namespace {
 
 constexpr int64_t kPingTimeoutMs = 3000; // an unanswered PING this old drops the link
+constexpr size_t kPrunePage = 50;        // channel names checked per sweep
 
 std::string messageId(const std::string& epoch, uint64_t seq) {
   return epoch + "-" + std::to_string(seq);
@@ -145,6 +146,26 @@ void RedisEngine::sweep() {
   }
   fanout_.retry();
   fanout_.tick();
+  if (commands_.ready())
+    pruneList();
+}
+
+// A name is dropped when its meta key is gone (expired or deleted). A publish that recreates
+// the channel meanwhile adds the name again with its next publish.
+void RedisEngine::pruneList() {
+  std::string min = prune_after_.empty() ? "-" : "(" + prune_after_;
+  commands_.command(
+      {"ZRANGEBYLEX", redis::channelsKey(), min, "+", "LIMIT", "0", std::to_string(kPrunePage)},
+      [this](const redisReply* r) {
+        std::vector<std::string> page = names(r);
+        prune_after_ = page.size() < kPrunePage ? std::string() : page.back();
+        for (const std::string& name : page) {
+          commands_.command({"EXISTS", redis::metaKey(name)}, [this, name](const redisReply* e) {
+            if (e && e->type == REDIS_REPLY_INTEGER && e->integer == 0)
+              commands_.command({"ZREM", redis::channelsKey(), name}, [](const redisReply*) {});
+          });
+        }
+      });
 }
 
 } // namespace holdfast::engine

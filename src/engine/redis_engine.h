@@ -39,7 +39,8 @@ public:
   void list(std::string after, size_t limit, ListDone done) override;
   void remove(std::string channel, RemoveDone done) override;
   EngineStats stats() const override;
-  // PINGs Redis (latency; a PING unanswered for 3 s drops the link) and retries catch-ups.
+  // PINGs Redis (latency; a PING unanswered for 3 s drops the link), retries catch-ups, lets
+  // idle channel subscriptions go, and prunes a page of the channel list.
   void sweep() override;
   void setLimits(const hub::Limits& limits) override { limits_ = limits; }
 
@@ -56,6 +57,9 @@ private:
   void published(PublishBatch& batch, size_t index, const redisReply* reply);
   void readOne(const std::shared_ptr<ReadBatch>& batch, size_t index, const redisReply* reply);
   void listed(std::vector<std::string> names, size_t limit, ListDone done);
+  // Walks the channel list a page per call, dropping names whose keys expired, so the list
+  // stays bounded even when nobody lists channels.
+  void pruneList();
   void onNotice(std::string_view pubsub, std::string_view payload);
   void catchUp(const hub::Position& after);
 
@@ -69,6 +73,7 @@ private:
   uint64_t evicted_ = 0;
   int64_t ping_sent_ms_ = 0; // 0: no PING outstanding
   uint64_t latency_ms_ = 0;
+  std::string prune_after_; // where pruneList() continues; empty: from the start
 };
 
 } // namespace holdfast::engine

@@ -374,3 +374,14 @@ def test_bad_redis_url_fails_at_start():
         assert "bad port" in str(e.value)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_expired_channels_leave_the_list(cluster):
+    redis, a, _ = cluster
+    a.publish("short.lived", 1)
+    assert redis.command("ZSCORE", "holdfast:channels", "short.lived") == b"$1"
+    # What key expiry does after 2 x buffer_age of silence:
+    redis.command("DEL", "holdfast:{short.lived}:meta", "holdfast:{short.lived}:log")
+    harness.wait_until(lambda: redis.command("ZSCORE", "holdfast:channels", "short.lived")
+                       == b"$-1", 5, what="name pruned")
+    assert a.ctl("GET", "/channels/short.lived").status == 404
