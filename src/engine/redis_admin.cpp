@@ -145,7 +145,6 @@ void RedisEngine::sweep() {
     });
   }
   fanout_.retry();
-  fanout_.tick();
   if (commands_.ready())
     pruneList();
 }

@@ -39,8 +39,8 @@ public:
   void list(std::string after, size_t limit, ListDone done) override;
   void remove(std::string channel, RemoveDone done) override;
   EngineStats stats() const override;
-  // PINGs Redis (latency; a PING unanswered for 3 s drops the link), retries catch-ups, lets
-  // idle channel subscriptions go, and prunes a page of the channel list.
+  // PINGs Redis (latency; a PING unanswered for 3 s drops the link), retries catch-ups and
+  // prunes a page of the channel list.
   void sweep() override;
   void setLimits(const hub::Limits& limits) override { limits_ = limits; }
 

@@ -30,7 +30,6 @@ void Fanout::add(hub::Subscriber& s, const hub::Position& from) {
   if (std::find(channels.begin(), channels.end(), from.channel) == channels.end())
     channels.push_back(from.channel);
   ch.subs[&s] = Pos{from.epoch, from.seq};
-  ch.idle_ticks = 0;
   if (created && link_ready_)
     actions_.subscribe(ch.name);
   else if (ch.unsubscribing)
@@ -55,28 +54,21 @@ void Fanout::remove(hub::Subscriber& s, const std::string& channel) {
     return;
   unindex(s, channel);
   if (ch->subs.empty())
-    ch->idle_ticks = 0;
+    leave(*ch);
 }
 
-// Actions run after the walk: an UNSUBSCRIBE the link cannot send is confirmed at once,
-// which changes channels_.
-void Fanout::tick() {
-  std::vector<std::string> leaving;
-  for (auto it = channels_.begin(); it != channels_.end();) {
-    Local& ch = it->second;
-    if (!ch.subs.empty() || ch.unsubscribing || ++ch.idle_ticks < kLingerTicks) {
-      ++it;
-    } else if (!link_ready_) {
-      it = channels_.erase(it);
-    } else {
-      ch.unsubscribing = true;
-      ch.live = false;
-      leaving.push_back(ch.name);
-      ++it;
-    }
+// The link may confirm an UNSUBSCRIBE it cannot send before returning (which erases `ch`).
+void Fanout::leave(Local& ch) {
+  if (ch.unsubscribing)
+    return;
+  if (!link_ready_) {
+    channels_.erase(ch.name);
+    return;
   }
-  for (const std::string& name : leaving)
-    actions_.unsubscribe(name);
+  ch.unsubscribing = true;
+  ch.live = false;
+  std::string name = ch.name;
+  actions_.unsubscribe(name);
 }
 
 void Fanout::unsubscribed(const std::string& channel) {

@@ -3,8 +3,8 @@
 // channel's pub/sub channel (only while it has local subscribers), and when a subscriber must be
 // caught up from history. Pure: the engine carries out the actions.
 //
-// A channel whose last local subscriber left stays subscribed for a few ticks (a long-poll
-// client usually comes straight back), then UNSUBSCRIBEs; until Redis confirms that, a new
+// When the last local subscriber of a channel leaves, the channel is UNSUBSCRIBEd at once (so
+// Redis's receiver count, hence 201/202, stays right); until Redis confirms that, a new
 // subscriber waits and the channel is SUBSCRIBEd again afterwards. (Sending SUBSCRIBE while an
 // UNSUBSCRIBE of the same channel is in flight would let the late unsubscribe confirmation
 // cancel the new subscription in hiredis.)
@@ -58,9 +58,6 @@ public:
   // Redis confirmed the channel's UNSUBSCRIBE: forgotten, or subscribed again if it has
   // subscribers by now.
   void unsubscribed(const std::string& channel);
-  // Called every second: channels without subscribers for kLingerTicks are unsubscribed.
-  void tick();
-  static constexpr int kLingerTicks = 2;
   // A message from pub/sub. Returns the local subscribers it was delivered to.
   size_t message(const hub::MessagePtr& m);
   // The answer to a catchUp action (an unavailable read is retried by retry()).
@@ -71,7 +68,7 @@ public:
   // Retries catch-ups that failed (call periodically).
   void retry();
 
-  // Channels this node is on (with subscribers, or lingering).
+  // Channels this node is on (with subscribers, or waiting for an UNSUBSCRIBE to complete).
   size_t channelCount() const { return channels_.size(); }
   size_t subscriberCount(const std::string& channel) const;
 
@@ -90,7 +87,6 @@ private:
     bool again = false;         // news arrived meanwhile: read once more when it answers
     bool stale = false;         // the last catch-up failed: retry() starts another
     bool unsubscribing = false; // UNSUBSCRIBE sent, confirmation pending
-    int idle_ticks = 0;         // ticks without subscribers
   };
 
   static uint64_t effective(const Local& ch, const Pos& p) {
@@ -101,6 +97,7 @@ private:
   size_t deliver(Local& ch, const hub::MessagePtr& m, bool only_next);
   void startCatchUp(Local& ch);
   void unindex(hub::Subscriber& s, const std::string& channel);
+  void leave(Local& ch);
 
   Actions actions_;
   std::unordered_map<std::string, Local> channels_;

@@ -385,3 +385,40 @@ def test_expired_channels_leave_the_list(cluster):
     harness.wait_until(lambda: redis.command("ZSCORE", "holdfast:channels", "short.lived")
                        == b"$-1", 5, what="name pruned")
     assert a.ctl("GET", "/channels/short.lived").status == 404
+
+
+def test_publish_to_several_channels_across_nodes(cluster):
+    _, a, b = cluster
+    cursor = b.sub("multi.x,multi.y", "transport=poll").json()["cursor"]
+    held = in_background(lambda: b.sub("multi.x,multi.y", "cursor=" + cursor))
+    b.wait_held(1)
+    r = a.ctl("POST", "/pub/multi.x,multi.y", json.dumps({"k": 1}), "application/json")
+    assert r.status == 201, r
+    results = r.json()["results"]
+    assert [x["channel"] for x in results] == ["multi.x", "multi.y"]
+    got = held().json()
+    assert got["messages"][0]["data"] == {"k": 1}
+    rest = b.sub("multi.x,multi.y", "transport=poll&cursor=" + cursor).json()
+    assert sorted(m["id"] for m in rest["messages"]) == sorted(x["id"] for x in results)
+
+
+def test_through_lighttpd_on_node_a(cluster):
+    _, a, b = cluster
+    lt = harness.Lighttpd(a.hf.tmpdir, a.hf.control_socket, a.hf.data_socket).start()
+    try:
+        cursor = json.loads(harness.http(lt.port, "GET", "/push/sub/web?transport=poll").body)[
+            "cursor"]
+        held = in_background(lambda: harness.http(lt.port, "GET",
+                                                  "/push/sub/web?cursor=" + cursor))
+        a.wait_held(1)
+        assert b.publish("web", {"via": "b"}).status == 201
+        resp = held()
+        assert resp.status == 200
+        assert json.loads(resp.body)["messages"][0]["data"] == {"via": "b"}
+        # The node unsubscribes once its last subscriber is gone: no receiver, 202.
+        harness.wait_until(lambda: a.stats()["channels"] == 0, 5, what="a unsubscribed")
+        pub = harness.http(lt.port, "POST", "/push/ctl/pub/web", json.dumps(2),
+                           {"Content-Type": "application/json", **AUTH})
+        assert pub.status == 202
+    finally:
+        lt.stop()
