@@ -422,3 +422,88 @@ def test_through_lighttpd_on_node_a(cluster):
         assert pub.status == 202
     finally:
         lt.stop()
+
+
+def test_longpoll_loop_on_a_misses_nothing_while_b_publishes_fast(cluster):
+    _, a, b = cluster
+    n = 150
+    cursor = a.sub("burst", "transport=poll").json()["cursor"]
+    publisher = in_background(lambda: [b.publish("burst", i).json()["id"] for i in range(n)])
+    got = []
+    deadline = time.monotonic() + 30
+    while len(got) < n and time.monotonic() < deadline:
+        r = a.sub("burst", "cursor=" + cursor, timeout=15)
+        assert r.status == 200, r
+        body = r.json()
+        assert not body.get("gap"), body
+        got += [m["id"] for m in body["messages"]]
+        cursor = body["cursor"]
+    assert got == publisher()
+
+
+def test_streams_on_both_nodes_get_every_message_once_in_order(cluster):
+    _, a, b = cluster
+    streams = [Stream(a, "both"), Stream(b, "both")]
+    try:
+        for s in streams:
+            s.wait_for("hello")
+        a.wait_held(1)
+        b.wait_held(1)
+        from_a = in_background(lambda: [a.publish("both", "a%d" % i).json()["id"]
+                                        for i in range(40)])
+        from_b = in_background(lambda: [b.publish("both", "b%d" % i).json()["id"]
+                                        for i in range(40)])
+        all_ids = from_a() + from_b()
+        seqs = sorted(int(i.rsplit("-", 1)[1]) for i in all_ids)
+        assert seqs == list(range(seqs[0], seqs[0] + 80))
+        last = max(all_ids, key=lambda i: int(i.rsplit("-", 1)[1]))
+        for s in streams:
+            s.wait_for('"id":"%s"' % last)
+            text = s.text()
+            seen = [int(line.split('"id":"')[1].split('"')[0].rsplit("-", 1)[1])
+                    for line in text.splitlines() if line.startswith("data: ")
+                    and '"type":"message"' in line]
+            assert seen == sorted(set(seen)) and len(seen) == 80, seen
+    finally:
+        for s in streams:
+            s.close()
+
+
+def test_redis_restart_during_publishing_loses_nothing_acknowledged(cluster):
+    redis, a, b = cluster
+    s = Stream(a, "churn")
+    try:
+        s.wait_for("hello")
+        a.wait_held(1)
+        acked, refused = [], 0
+
+        def publish_all():
+            nonlocal refused
+            for i in range(60):
+                while True:
+                    r = b.publish("churn", i)
+                    if r.status in (201, 202):
+                        acked.append(r.json()["id"])
+                        break
+                    assert r.status == 503, r
+                    refused += 1
+                    time.sleep(0.05)
+                if i == 20:
+                    redis.stop()
+                    restart.set()
+
+        restart = threading.Event()
+        done = in_background(publish_all)
+        assert restart.wait(20)
+        time.sleep(0.3)
+        redis.start()
+        done(60)
+        assert refused > 0
+        s.wait_for('"id":"%s"' % acked[-1], 15)
+        seen = [line.split('"id":"')[1].split('"')[0] for line in s.text().splitlines()
+                if line.startswith("data: ") and '"type":"message"' in line]
+        assert set(acked) <= set(seen)
+        seqs = [int(i.rsplit("-", 1)[1]) for i in seen]
+        assert seqs == sorted(set(seqs))  # in order, no duplicates
+    finally:
+        s.close()
