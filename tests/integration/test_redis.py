@@ -7,6 +7,7 @@ or unix sockets in a temporary directory and is stopped by PID.
 import json
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -507,3 +508,15 @@ def test_redis_restart_during_publishing_loses_nothing_acknowledged(cluster):
         assert seqs == sorted(set(seqs))  # in order, no duplicates
     finally:
         s.close()
+
+
+def test_last_n_and_sighup_limits(cluster):
+    _, a, b = cluster
+    for i in range(6):
+        a.publish("lastn", i)
+    r = b.sub("lastn", "transport=poll&last=2").json()
+    assert [m["data"] for m in r["messages"]] == [4, 5]
+    b.hf.signal(signal.SIGHUP)  # same flags: nothing changes, no error
+    time.sleep(0.2)
+    assert b.publish("lastn", 6).status == 202
+    assert "reload rejected" not in b.hf.stderr()
