@@ -5,7 +5,6 @@ Started and stopped by PID; restartable on the same port and directory."""
 import os
 import socket
 import subprocess
-import time
 
 import harness
 
