@@ -20,7 +20,9 @@ void Reconnect::connected() {
   was_ready_ = true;
 }
 
-bool Reconnect::lost(int64_t now_ms) {
+int64_t Reconnect::waitMs() const { return std::max<int64_t>(0, next_ms_ - clock_.nowMs()); }
+
+bool Reconnect::lost() {
   bool was = state_ == State::kReady;
   if (state_ == State::kDisconnected)
     return false;
@@ -29,7 +31,7 @@ bool Reconnect::lost(int64_t now_ms) {
     ++losses_;
     delay_ms_ = min_ms_; // a dropped ready link retries quickly first
   }
-  next_ms_ = now_ms + delay_ms_;
+  next_ms_ = clock_.nowMs() + delay_ms_;
   delay_ms_ = std::min(max_ms_, delay_ms_ * 2);
   return was;
 }

@@ -1,4 +1,4 @@
-// The connection state of one Redis link, as a pure class driven by events and the caller's
+// The connection state of one Redis link, as a pure class driven by events and an injected
 // clock: disconnected -> connecting -> ready, and back to disconnected with a retry delay that
 // doubles from `min_ms` up to `max_ms` and resets once a connection is ready.
 //
@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+
+#include "util/clock.h"
 
 namespace holdfast::redis {
 
@@ -19,14 +21,17 @@ public:
     kReady,        // commands may be sent
   };
 
-  explicit Reconnect(int64_t min_ms = 100, int64_t max_ms = 5000)
-      : min_ms_(min_ms), max_ms_(max_ms), delay_ms_(min_ms) {}
+  // `clock` must outlive the state machine.
+  explicit Reconnect(const util::Clock& clock, int64_t min_ms = 100, int64_t max_ms = 5000)
+      : clock_(clock), min_ms_(min_ms), max_ms_(max_ms), delay_ms_(min_ms) {}
 
   State state() const { return state_; }
   bool ready() const { return state_ == State::kReady; }
   // True when disconnected and the retry delay has passed (at once before the first attempt).
-  bool due(int64_t now_ms) const { return state_ == State::kDisconnected && now_ms >= next_ms_; }
+  bool due() const { return state_ == State::kDisconnected && clock_.nowMs() >= next_ms_; }
   int64_t nextAttemptMs() const { return next_ms_; }
+  // Milliseconds until the next attempt (0 when due).
+  int64_t waitMs() const;
   // Delay that will follow the next failure.
   int64_t delayMs() const { return delay_ms_; }
 
@@ -36,7 +41,7 @@ public:
   void connected();
   // The attempt failed or the ready connection was lost: disconnected, next attempt after the
   // current delay, which then doubles (capped). Returns true when a ready link was lost.
-  bool lost(int64_t now_ms);
+  bool lost();
 
   // Times the link became ready again after having been ready before.
   uint64_t reconnects() const { return reconnects_; }
@@ -44,6 +49,7 @@ public:
   uint64_t losses() const { return losses_; }
 
 private:
+  const util::Clock& clock_;
   int64_t min_ms_;
   int64_t max_ms_;
   int64_t delay_ms_;

@@ -29,7 +29,7 @@ bool isString(const redisReply* r) {
 RedisLink::RedisLink(event_base* base, redis::Address address, std::string password,
                      std::string name, const util::Clock& clock)
     : base_(base), address_(std::move(address)), password_(std::move(password)),
-      name_(std::move(name)), clock_(clock), retry_ev_(evtimer_new(base, &onRetry, this)) {}
+      name_(std::move(name)), state_(clock), retry_ev_(evtimer_new(base, &onRetry, this)) {}
 
 RedisLink::~RedisLink() {
   closing_ = true;
@@ -113,8 +113,8 @@ void RedisLink::onDisconnect(const redisAsyncContext* ctx, int status) {
 
 // Schedules the next attempt; tells the owner when a ready link was lost.
 void RedisLink::failed(const std::string& why) {
-  bool was_ready = state_.lost(clock_.nowMs());
-  int64_t delay = state_.nextAttemptMs() - clock_.nowMs();
+  bool was_ready = state_.lost();
+  int64_t delay = state_.waitMs();
   HF_WARN(was_ready ? "redis connection lost" : "redis connection failed",
           logField("link", name_) + logField("error", why) +
               logField("retry_ms", static_cast<long long>(delay)));

@@ -53,7 +53,6 @@ private:
   redis::Address address_;
   std::string password_;
   std::string name_; // "commands" or "pubsub", for logs
-  const util::Clock& clock_;
   Hooks hooks_;
   redis::Reconnect state_;
   redisAsyncContext* ctx_ = nullptr;

@@ -7,40 +7,45 @@ using holdfast::redis::Reconnect;
 using State = Reconnect::State;
 
 TEST_CASE("redis reconnect: first attempt at once, then backoff doubling to the cap", "[redis]") {
-  Reconnect r(100, 1000);
+  holdfast::util::FakeClock clock(0);
+  Reconnect r(clock, 100, 1000);
   CHECK(r.state() == State::kDisconnected);
-  CHECK(r.due(0));
+  CHECK(r.due());
   r.attempting();
   CHECK(r.state() == State::kConnecting);
-  CHECK_FALSE(r.due(0));
-  CHECK_FALSE(r.lost(0)); // a failed attempt is not a lost ready link
+  CHECK_FALSE(r.due());
+  CHECK_FALSE(r.lost()); // a failed attempt is not a lost ready link
   CHECK(r.nextAttemptMs() == 100);
-  CHECK_FALSE(r.due(99));
-  CHECK(r.due(100));
-  int64_t now = 100;
+  clock.advance(99);
+  CHECK_FALSE(r.due());
+  CHECK(r.waitMs() == 1);
+  clock.advance(1);
+  CHECK(r.due());
   int64_t expected[] = {200, 400, 800, 1000, 1000};
   for (int64_t delay : expected) {
     r.attempting();
-    r.lost(now);
-    CHECK(r.nextAttemptMs() == now + delay);
-    now += delay;
+    r.lost();
+    CHECK(r.waitMs() == delay);
+    clock.advance(delay);
   }
 }
 
 TEST_CASE("redis reconnect: ready resets the delay and counts reconnects", "[redis]") {
-  Reconnect r(100, 1000);
+  holdfast::util::FakeClock clock(0);
+  Reconnect r(clock, 100, 1000);
   r.attempting();
-  r.lost(0);
+  r.lost();
   r.attempting();
-  r.lost(100);
+  r.lost();
   r.attempting();
   r.connected();
   CHECK(r.ready());
   CHECK(r.reconnects() == 0);
-  CHECK(r.lost(5000));
+  clock.advance(5000);
+  CHECK(r.lost());
   CHECK(r.losses() == 1);
   CHECK(r.nextAttemptMs() == 5100);
-  CHECK_FALSE(r.lost(5000)); // already disconnected: no change
+  CHECK_FALSE(r.lost()); // already disconnected: no change
   CHECK(r.nextAttemptMs() == 5100);
   r.attempting();
   r.connected();
