@@ -20,7 +20,9 @@ void Reconnect::connected() {
   was_ready_ = true;
 }
 
-int64_t Reconnect::waitMs() const { return std::max<int64_t>(0, next_ms_ - clock_.nowMs()); }
+int64_t Reconnect::waitMs() const {
+  return std::max<int64_t>(0, next_ms_ - clock_.nowMs());
+}
 
 bool Reconnect::lost() {
   bool was = state_ == State::kReady;
