@@ -125,14 +125,19 @@ void Fanout::see(Local& ch, const hub::MessagePtr& m) {
   ch.head = std::max(ch.head, m->seq);
 }
 
-// Delivers `m` to every subscriber below it (only_next: only those exactly one below).
+// Delivers `m` to every subscriber below it (only_next: only those of its epoch exactly one
+// below). A subscriber that skips messages (evicted, or a new epoch) is told of the gap first.
 size_t Fanout::deliver(Local& ch, const hub::MessagePtr& m, bool only_next) {
   size_t n = 0;
   in_fanout_ = true;
   for (auto& [subscriber, pos] : ch.subs) {
-    uint64_t at = effective(ch, pos);
-    if (at >= m->seq || (only_next && at + 1 != m->seq))
+    bool same = pos.epoch == m->epoch;
+    uint64_t at = same ? pos.seq : 0;
+    if ((same && at >= m->seq) || (only_next && (!same || at + 1 != m->seq)))
       continue;
+    if (!same || at + 1 < m->seq)
+      subscriber->gap(hub::Gap{ch.name, pos.epoch + "-" + std::to_string(pos.seq + 1), m->id(),
+                               same ? "evicted" : "epoch"});
     pos = Pos{m->epoch, m->seq};
     subscriber->deliver(m);
     ++n;
@@ -152,7 +157,7 @@ size_t Fanout::message(const hub::MessagePtr& m) {
   see(*ch, m);
   size_t n = deliver(*ch, m, true);
   bool behind = std::any_of(ch->subs.begin(), ch->subs.end(), [&](const auto& entry) {
-    return effective(*ch, entry.second) < m->seq;
+    return entry.second.epoch != m->epoch || entry.second.seq < m->seq;
   });
   if (behind)
     startCatchUp(*ch);

@@ -520,3 +520,31 @@ def test_last_n_and_sighup_limits(cluster):
     time.sleep(0.2)
     assert b.publish("lastn", 6).status == 202
     assert "reload rejected" not in b.hf.stderr()
+
+
+def test_history_lost_in_redis_reaches_held_subscribers_as_a_gap(cluster):
+    redis, a, b = cluster
+    s = Stream(a, "lost")
+    try:
+        s.wait_for("hello")
+        a.wait_held(1)
+        old = [b.publish("lost", i).json()["id"] for i in range(3)]
+        s.wait_for(old[-1])
+        cursor = "lost:" + old[-1]
+        held = in_background(lambda: a.sub("lost", "cursor=" + cursor))
+        a.wait_held(2)
+        assert redis.command("FLUSHALL") == b"+OK"  # Redis came back without the history
+        new = b.publish("lost", "new").json()["id"]
+        assert new.rsplit("-", 1)[0] != old[0].rsplit("-", 1)[0]
+        s.wait_for('"id":"%s"' % new)
+        text = s.text()
+        assert text.index('"type":"gap"') < text.index('"id":"%s"' % new)
+        assert '"reason":"epoch"' in text
+        # The held long-poll is answered with no messages; its next request gets the gap.
+        first = held().json()
+        assert first["messages"] == [] and first["cursor"] == cursor
+        again = a.sub("lost", "transport=poll&cursor=" + cursor).json()
+        assert again["gap"][0]["reason"] == "epoch"
+        assert [m["id"] for m in again["messages"]] == [new]
+    finally:
+        s.close()

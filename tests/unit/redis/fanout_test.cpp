@@ -10,6 +10,8 @@ namespace {
 struct Recorder final : hub::Subscriber {
   std::vector<uint64_t> seqs;
   std::vector<std::string> deleted;
+  std::vector<hub::Gap> gaps;
+  void gap(const hub::Gap& g) override { gaps.push_back(g); }
   void deliver(const hub::MessagePtr& m) override { seqs.push_back(m->seq); }
   void channelDeleted(const std::string& ch) override { deleted.push_back(ch); }
 };
@@ -130,8 +132,15 @@ TEST_CASE("redis fanout: new epochs and deletion", "[redis]") {
   h.fanout.add(a, {"ch", "E", 5});
   h.fanout.subscribed("ch");
   h.fanout.caughtUp("ch", history({}, 5));
-  CHECK(h.fanout.message(msg(1, "F")) == 1); // recreated channel: its seq 1 is new
+  CHECK(h.fanout.message(msg(1, "F")) == 0); // recreated channel: caught up, with a gap
+  REQUIRE(h.catchups.size() == 2);
+  CHECK(h.catchups[1] == hub::Position{"ch", "F", 0});
+  h.fanout.caughtUp("ch", history({1}, 1, "F"));
   CHECK(a.seqs == std::vector<uint64_t>{1});
+  REQUIRE(a.gaps.size() == 1);
+  CHECK(a.gaps[0].reason == "epoch");
+  CHECK(a.gaps[0].requested == "E-6");
+  CHECK(a.gaps[0].first_available == "F-1");
   h.fanout.add(b, {"ch", "F", 1});
   h.fanout.deleted("ch", "F");
   CHECK(a.deleted == std::vector<std::string>{"ch"});
@@ -140,4 +149,21 @@ TEST_CASE("redis fanout: new epochs and deletion", "[redis]") {
   CHECK(h.log.back() == "unsub ch");
   h.fanout.linkLost();
   CHECK(h.fanout.channelCount() == 0);
+}
+
+TEST_CASE("redis fanout: a held subscriber caught up past evicted messages is told", "[redis]") {
+  Harness h;
+  Recorder a, b;
+  h.fanout.linkReady();
+  h.fanout.add(a, {"ch", "E", 1});
+  h.fanout.add(b, {"ch", "E", 4});
+  h.fanout.subscribed("ch");
+  h.fanout.caughtUp("ch", history({5, 6}, 6)); // 2..4 were evicted meanwhile
+  CHECK(a.seqs == std::vector<uint64_t>{5, 6});
+  REQUIRE(a.gaps.size() == 1);
+  CHECK(a.gaps[0].reason == "evicted");
+  CHECK(a.gaps[0].requested == "E-2");
+  CHECK(a.gaps[0].first_available == "E-5");
+  CHECK(b.seqs == std::vector<uint64_t>{5, 6});
+  CHECK(b.gaps.empty());
 }
