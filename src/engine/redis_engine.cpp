@@ -96,16 +96,18 @@ void RedisEngine::loadScripts() {
   HF_INFO("redis ready", {});
 }
 
+// The command is kept (not copied: it holds the message data) until its reply, for the retry.
 void RedisEngine::eval(redis::Command command, redis::Link::Reply done) {
-  auto retry = [this, command, done](const redisReply* r) mutable {
-    if (!redis::isNoScript(r) || !redis::toEval(command))
+  auto kept = std::make_shared<redis::Command>(std::move(command));
+  auto retry = [this, kept, done = std::move(done)](const redisReply* r) mutable {
+    if (!redis::isNoScript(r) || !redis::toEval(*kept))
       return done(r);
-    commands_.command(command, std::move(done));
+    commands_.command(*kept, std::move(done));
   };
-  commands_.command(command, std::move(retry));
+  commands_.command(*kept, std::move(retry));
 }
 
-// Adds a channel the scripts just created to the channel list (a separate key: see keys.h).
+// Adds a channel to the channel list (a separate key: see keys.h); a listed name is unchanged.
 void RedisEngine::remember(const std::string& channel) {
   commands_.command({"ZADD", redis::channelsKey(), "0", channel}, ignoreReply);
 }
