@@ -9,7 +9,10 @@ namespace holdfast::redis {
 namespace {
 
 // Shared by every script: field lookup, channel creation (the epoch on first touch), trimming
-// by count, age (wall ms of the node that published) and bytes, and key expiry.
+// by count, age (wall ms of the node that published) and bytes, and key expiry. The expiry is
+// renewed only once half of it has passed (or the log has none yet), so a read that finds
+// nothing to trim writes nothing: no AOF write (and, with appendfsync always, no fsync) per
+// subscribe.
 constexpr std::string_view kPrelude = R"lua(
 local function field(entry, name)
   local f = entry[2]
@@ -38,8 +41,11 @@ local function trim(meta, log, max_n, max_age, max_bytes, now)
   return evicted
 end
 local function expire(ttl)
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PEXPIRE', KEYS[2], ttl)
+  ttl = tonumber(ttl)
+  if redis.call('PTTL', KEYS[1]) < ttl / 2 or redis.call('PTTL', KEYS[2]) == -1 then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  end
 end
 local function seqOf(id) return tonumber(string.match(id, '^(%d+)')) end
 )lua";

@@ -45,6 +45,11 @@ class RedisServer:
 
     def command(self, *args):
         """One command over a fresh connection; the first reply line (or None)."""
+        raw = self.raw(*args)
+        return None if raw is None else raw.split(b"\r\n")[0]
+
+    def raw(self, *args):
+        """One command over a fresh connection; the reply bytes of one read (or None)."""
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as s:
                 if self.password:
@@ -56,7 +61,7 @@ class RedisServer:
                     a = a.encode() if isinstance(a, str) else a
                     out += b"$%d\r\n%s\r\n" % (len(a), a)
                 s.sendall(out)
-                return s.recv(65536).split(b"\r\n")[0]
+                return s.recv(65536)
         except OSError:
             return None
 

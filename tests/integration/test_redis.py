@@ -548,3 +548,20 @@ def test_history_lost_in_redis_reaches_held_subscribers_as_a_gap(cluster):
         assert [m["id"] for m in again["messages"]] == [new]
     finally:
         s.close()
+
+
+def test_channel_keys_expire_and_reads_write_nothing(cluster):
+    redis, a, b = cluster
+    a.publish("ttl", 1)
+    for key in ("holdfast:{ttl}:meta", "holdfast:{ttl}:log"):
+        ttl = int(redis.command("PTTL", key)[1:])
+        assert 7000 * 1000 < ttl <= (2 * 3600 + 60) * 1000
+    def aof_size():
+        info = redis.raw("INFO", "persistence")
+        return int(info.split(b"aof_current_size:")[1].split(b"\r\n")[0])
+    size = aof_size()
+    for _ in range(5):
+        assert b.sub("ttl", "transport=poll&since=oldest").status == 200
+    assert aof_size() == size  # reads appended nothing to the AOF
+    a.publish("ttl", 2)
+    assert aof_size() > size
