@@ -150,10 +150,8 @@ size_t Fanout::message(const hub::MessagePtr& m) {
   Local* ch = find(m->channel);
   if (!ch || !ch->live)
     return 0;
-  if (ch->catching) {
-    ch->again = true;
-    return 0;
-  }
+  // Safe during a catch-up too: only subscribers exactly one below get it; the others wait for
+  // history (a catch-up in flight is then run once more, since it may predate this message).
   see(*ch, m);
   size_t n = deliver(*ch, m, true);
   bool behind = std::any_of(ch->subs.begin(), ch->subs.end(), [&](const auto& entry) {

@@ -167,3 +167,23 @@ TEST_CASE("redis fanout: a held subscriber caught up past evicted messages is to
   CHECK(b.seqs == std::vector<uint64_t>{5, 6});
   CHECK(b.gaps.empty());
 }
+
+TEST_CASE("redis fanout: live subscribers are not held up by another's catch-up", "[redis]") {
+  Harness h;
+  Recorder live, late;
+  h.fanout.linkReady();
+  h.fanout.add(live, {"ch", "E", 3});
+  h.fanout.subscribed("ch");
+  h.fanout.caughtUp("ch", history({}, 3));
+  h.fanout.message(msg(4));
+  h.fanout.add(late, {"ch", "E", 2}); // starts a catch-up
+  REQUIRE(h.catchups.size() == 2);
+  CHECK(h.fanout.message(msg(5)) == 1); // `live` gets it at once, `late` waits
+  CHECK(live.seqs == std::vector<uint64_t>{4, 5});
+  h.fanout.caughtUp("ch", history({3, 4}, 4)); // read before seq 5 was stored
+  CHECK(late.seqs == std::vector<uint64_t>{3, 4});
+  REQUIRE(h.catchups.size() == 3); // so it reads once more
+  h.fanout.caughtUp("ch", history({5}, 5));
+  CHECK(late.seqs == std::vector<uint64_t>{3, 4, 5});
+  CHECK(live.seqs == std::vector<uint64_t>{4, 5});
+}
