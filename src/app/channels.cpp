@@ -100,7 +100,7 @@ void oneChannel(Ctl& c, std::string_view name) {
 } // namespace
 
 void channels(Ctl& c, std::string_view name) {
-  if (!c.authorize())
+  if (!c.authorize() || !c.storageUp())
     return;
   if (!name.empty()) {
     oneChannel(c, name);

@@ -35,9 +35,16 @@ void readOnly(Ctl& c, std::string_view r) {
             metrics::renderPrometheus(metricRows(c.ctx)));
 }
 
+// 503 while the engine's storage (Redis) is unreachable: a load balancer should send traffic
+// to a node that can store and read messages.
 void health(Ctl& c) {
-  if (c.request.in->method != "GET")
+  if (c.request.in->method != "GET") {
     methodNotAllowed(c, "health with GET", "GET");
+    return;
+  }
+  auto storage = c.ctx.engine.stats().storage;
+  if (storage && !storage->connected)
+    c.json(503, "{\"status\":\"unavailable\",\"reason\":\"redis unreachable\"}\n");
   else
     c.json(200, util::JsonWriter()
                     .startObject()
@@ -91,6 +98,14 @@ bool Ctl::authorize() {
   return false;
 }
 
+bool Ctl::storageUp() {
+  auto storage = ctx.engine.stats().storage;
+  if (!storage || storage->connected)
+    return true;
+  error(503, "unavailable", "message storage is unreachable; retry shortly", "Retry-After: 1\r\n");
+  return false;
+}
+
 std::optional<std::string> Ctl::param(std::string_view name) const {
   const std::string* value = query.get(name);
   return value ? std::optional<std::string>(*value) : std::nullopt;
@@ -122,6 +137,8 @@ void readPiggyback(Context& ctx, const std::optional<std::string>& session_id,
   }
   ctx.engine.read(startsAfter(s->cursor), [&ctx, id = *session_id,
                                            then = std::move(then)](hub::ReadResult r) {
+    if (r.unavailable)
+      return then(std::nullopt); // the publish itself succeeded; no piggyback this time
     ctx.sessions.touch(id, r.cursor, false);
     ctx.stats.delivered += r.messages.size();
     then(std::move(r));

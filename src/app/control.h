@@ -26,6 +26,9 @@ struct Ctl {
   // Checks the publish key (auth::allowControl); answers 401/403 itself and returns false
   // when the request may not proceed.
   bool authorize();
+  // False, after answering 503 + Retry-After, while the engine's storage (Redis) is known to
+  // be unreachable; for routes whose engine answers cannot tell "unreachable" from "none".
+  bool storageUp();
   // The query parameter `name`, copied (continuations outlive the query).
   std::optional<std::string> param(std::string_view name) const;
 };

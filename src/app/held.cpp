@@ -135,6 +135,15 @@ void Held::channelDeleted(const std::string& channel) {
                "channel " + channel + " was deleted");
 }
 
+void Held::gap(const hub::Gap& gap) {
+  if (done_ || request_.ended())
+    return;
+  if (streaming())
+    sendFrame("gap", transport::gapJson(gap), {});
+  else
+    answerPoll({}, false, {});
+}
+
 void Held::startStream(const hub::ReadResult& backlog, std::string_view extra_headers) {
   std::string cursor_text = hub::formatCursor(backlog.cursor);
   std::string out = headerBlock(app_.config, request_, 200, transport::contentType(ctx_), extra_headers);

@@ -29,6 +29,9 @@ public:
   // Long-poll kinds: answered by the first delivery. Streams: frames until they end.
   bool deliver(const hub::MessagePtr& message) override;
   void channelDeleted(const std::string& channel) override;
+  // Streams: a "gap" frame. Long-polls: answered at once with no messages and the old cursor,
+  // so the client's next request reads the gap entry and the messages after it.
+  void gap(const hub::Gap& gap) override;
 
   // Streams: writes the headers, the preamble (hello) and the backlog in one go.
   void startStream(const hub::ReadResult& backlog, std::string_view extra_headers);

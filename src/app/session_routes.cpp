@@ -110,7 +110,7 @@ void changeChannels(Ctl& c, const std::string& id, session::Session& s, bool sub
     removeChannels(c.ctx, s, *chs);
     return answer(c.ctx, c.request.ref(), id, true);
   }
-  if (!mayAdd(c, s, *chs))
+  if (!mayAdd(c, s, *chs) || !c.storageUp())
     return;
   Context& ctx = c.ctx;
   ctx.engine.heads(std::move(*chs), [&ctx, ref = c.request.ref(), id](hub::Cursor heads) {

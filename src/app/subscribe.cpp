@@ -60,6 +60,12 @@ void startStream(Context& ctx, Request& request, const Subscribe& s, const hub::
   request.shrink();
 }
 
+// The engine could not reach its storage (Redis down): nothing was read.
+void unavailable(Context& ctx, Request& request) {
+  respondError(ctx, request, 503, "unavailable", "message storage is unreachable; retry shortly",
+               "Retry-After: 1\r\n");
+}
+
 // Streams catch up on the whole backlog before going live, batch by batch.
 void catchUp(Context& ctx, RequestRef ref, Subscribe s, hub::ReadResult sofar) {
   if (!sofar.more) {
@@ -69,6 +75,10 @@ void catchUp(Context& ctx, RequestRef ref, Subscribe s, hub::ReadResult sofar) {
   std::vector<hub::Start> starts = startsAfter(sofar.cursor);
   ctx.engine.read(std::move(starts), [&ctx, ref, s = std::move(s),
                                       sofar = std::move(sofar)](hub::ReadResult next) mutable {
+    if (next.unavailable) {
+      ctx.resume(ref, [&](Request& request) { unavailable(ctx, request); });
+      return;
+    }
     sofar.messages.insert(sofar.messages.end(), next.messages.begin(), next.messages.end());
     sofar.cursor = std::move(next.cursor);
     sofar.more = next.more;
@@ -129,7 +139,12 @@ void handleSubscribe(Context& ctx, Request& request, const http::Target& target)
   std::vector<hub::Start> starts = startsFor(s);
   ctx.engine.read(std::move(starts), [&ctx, ref = request.ref(), s = std::move(s)](
                                          hub::ReadResult r) mutable {
-    ctx.resume(ref, [&](Request& req) { answerOrHold(ctx, req, s, std::move(r)); });
+    ctx.resume(ref, [&](Request& req) {
+      if (r.unavailable)
+        unavailable(ctx, req);
+      else
+        answerOrHold(ctx, req, s, std::move(r));
+    });
   });
 }
 

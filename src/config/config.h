@@ -23,7 +23,8 @@ struct Config {
   std::string journal_sync = "interval";    // always | interval | off (state_dir journal)
   uint64_t journal_sync_interval = 200;     // ms between fsyncs under "interval"
   uint64_t journal_max_bytes = 64ull << 20; // journal size that triggers compaction
-  std::string redis;                // redis://host:port (not implemented yet: rejected if set)
+  std::string redis;                // redis://[:pw@]host:port[/db] or unix:PATH; empty = memory
+  std::string redis_password_file;  // file whose first line is the Redis password (not in `ps`)
   std::string log_level = "info";   // debug, info, warn, error
   std::string log_format = "logfmt"; // logfmt or json
   std::string log_journal = "auto";  // auto (stderr is journald's stream), on, off

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "config/text.h"
+#include "redis/url.h"
 #include "util/address.h"
 
 namespace holdfast::config {
@@ -148,6 +149,18 @@ void validateLimits(const Config& c, Checker& check) {
                "is below buffer_bytes " + std::to_string(c.buffer_bytes));
 }
 
+// The URL is quoted without its password part so errors never print it.
+void validateRedis(const Config& c, Checker& check) {
+  std::string error;
+  if (!c.redis.empty() && !redis::parseUrl(c.redis, error)) {
+    size_t at = c.redis.rfind('@');
+    std::string shown = at == std::string::npos ? c.redis : "redis://***@" + c.redis.substr(at + 1);
+    check.fail("redis", quote(shown), error);
+  }
+  if (c.redis.empty() && !c.redis_password_file.empty())
+    check.fail("redis_password_file", quote(c.redis_password_file), "is set but redis is not");
+}
+
 void validateAccess(const Config& c, Checker& check) {
   static const std::set<std::string, std::less<>> kLevels = {"debug", "info", "warn", "error"};
   if (!kLevels.contains(c.log_level))
@@ -156,9 +169,7 @@ void validateAccess(const Config& c, Checker& check) {
     check.fail("log_format", quote(c.log_format), "is not logfmt or json");
   if (c.log_journal != "auto" && c.log_journal != "on" && c.log_journal != "off")
     check.fail("log_journal", quote(c.log_journal), "is not auto, on or off");
-  if (!c.redis.empty())
-    check.fail("redis", quote(c.redis),
-               "cannot be used: redis support is not implemented yet (it is planned)");
+  validateRedis(c, check);
   for (const auto& origin : c.allowed_origins)
     check.text("allowed_origins", origin, originProblem(origin));
   for (const auto& pattern : c.client_publish) {

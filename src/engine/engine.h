@@ -20,7 +20,15 @@
 //   (unsubscribeAll) before they are destroyed; the engine keeps raw pointers to them.
 // - All or nothing: publish stores every item or none (each item is checked first). The one
 //   exception is a storage failure in the middle of a request (the memory engine's journal
-//   cannot write): the items before it are stored and acknowledged nowhere, the answer is 503.
+//   cannot write, Redis lost): the items before it may be stored although the answer is 503.
+// - Unavailable storage (an engine over a network store, e.g. Redis while unreachable):
+//   publish answers kUnavailable (503) and never a 2xx for an unstored message; read answers a
+//   ReadResult with `unavailable` set (the handler answers 503 + Retry-After); subscribers stay
+//   subscribed and are caught up (or told of a gap) once storage is back.
+// - Relaxations for an engine whose fan-out arrives over the network (Redis): a publish's
+//   fan-out to this node's subscribers may come after its `done`; `subscribers` in Published
+//   and ChannelInfo counts what the engine can see (Redis: nodes that received the message;
+//   this node's subscribers in info).
 #pragma once
 
 #include <cstdint>
@@ -89,12 +97,20 @@ struct RemoveOutcome {
   std::string error; // when kUnavailable
 };
 
+// Health of the storage an engine talks to over the network (none for the memory engine).
+struct StorageHealth {
+  bool connected = false;  // commands and pub/sub links both ready
+  uint64_t latency_ms = 0; // last PING round trip
+  uint64_t reconnects = 0; // times a link got ready again after a loss
+};
+
 struct EngineStats {
   uint64_t published = 0;
   uint64_t evicted = 0;
   size_t channels = 0;
   size_t buffered = 0;
   size_t buffered_bytes = 0;
+  std::optional<StorageHealth> storage;
 };
 
 class Engine {

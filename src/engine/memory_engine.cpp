@@ -123,7 +123,7 @@ void MemoryEngine::remove(std::string channel, RemoveDone done) {
 
 EngineStats MemoryEngine::stats() const {
   hub::HubStats h = hub_.stats();
-  return EngineStats{h.published, h.evicted, h.channels, h.buffered, h.buffered_bytes};
+  return EngineStats{h.published, h.evicted, h.channels, h.buffered, h.buffered_bytes, {}};
 }
 
 // ---- state_dir ----

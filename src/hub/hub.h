@@ -86,6 +86,9 @@ struct ReadResult {
   std::vector<Gap> gaps;
   Cursor cursor;      // one position per requested channel, after the returned messages
   bool more = false;  // batch limit cut the backlog; `cursor` points at the rest
+  // The engine's storage was unreachable: nothing was read, the other fields are empty, and
+  // the request is answered 503 + Retry-After (never set by the hub itself).
+  bool unavailable = false;
 };
 
 struct PublishResult {

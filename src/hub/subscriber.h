@@ -9,6 +9,7 @@
 namespace holdfast::hub {
 
 class Channel;
+struct Gap;
 
 class Subscriber {
 public:
@@ -21,6 +22,10 @@ public:
   virtual bool deliver(const MessagePtr& message) = 0;
   // A channel the subscriber is on was deleted. Same reentry rule as deliver().
   virtual void channelDeleted(const std::string& channel) = 0;
+  // The next message delivered on `gap.channel` does not follow the subscriber's position (the
+  // messages in between were evicted, or the channel got a new epoch) while it was held. Only
+  // engines that catch held subscribers up later (Redis) call it; same reentry rule.
+  virtual void gap(const Gap& gap) { (void)gap; }
 
   // Channels this subscriber is on; maintained by Hub only.
   const std::vector<Channel*>& channels() const { return channels_; }

@@ -67,6 +67,19 @@ void dropRows(std::vector<Row>& rows, const Stats& s) {
                   "Unsent bytes queued on all connections.", "", s.output_bytes});
 }
 
+// Only for engines over network storage (Redis).
+void storageRows(std::vector<Row>& rows, const Snapshot& snap) {
+  if (!snap.engine.storage)
+    return;
+  const engine::StorageHealth& h = *snap.engine.storage;
+  rows.push_back({"redis.connected", "holdfast_redis_connected", "gauge",
+                  "1 while both Redis links are ready.", "", h.connected ? 1u : 0u});
+  rows.push_back({"redis.latency_ms", "holdfast_redis_latency_ms", "gauge",
+                  "Last Redis PING round trip in milliseconds.", "", h.latency_ms});
+  rows.push_back({"redis.reconnects", "holdfast_redis_reconnects_total", "counter",
+                  "Redis links ready again after a loss.", "", h.reconnects});
+}
+
 void responseRows(std::vector<Row>& rows, const Stats& s) {
   for (auto [status, count] : s.responses)
     rows.push_back({"", "holdfast_responses_total", "counter", "Responses by HTTP status.",
@@ -87,6 +100,7 @@ std::vector<Row> collect(const Snapshot& snap) {
   heldRows(rows, snap.stats);
   messageRows(rows, snap);
   dropRows(rows, snap.stats);
+  storageRows(rows, snap);
   responseRows(rows, snap.stats);
   rows.push_back({"uptime", "holdfast_uptime_seconds", "gauge", "Seconds since start.", "",
                   snap.uptime_s});

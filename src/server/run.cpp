@@ -5,10 +5,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "engine/memory_engine.h"
+#include "engine/redis_engine.h"
+#include "redis/password.h"
+#include "redis/url.h"
 #include "server/event_handles.h"
 #include "server/handover.h"
+#include "server/redis_link.h"
 #include "server/server.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -90,6 +95,56 @@ void serve(event_base* base, Server& server) {
   event_base_dispatch(base);
 }
 
+// Opens the listeners and serves until the loop exits; the state directory is the memory
+// engine's (`memory` null for the Redis engine, whose state lives in Redis).
+int serveWith(event_base* base, const config::Config& config, const std::vector<std::string>& args,
+              const util::Clock& clock, util::Random& random, engine::Engine& engine,
+              engine::MemoryEngine* memory) {
+  Server server(base, config, clock, random, engine);
+  server.setReloadArgs(args);
+  std::vector<std::string> errors;
+  if (!server.open(errors)) {
+    for (const auto& e : errors)
+      fprintf(stderr, "holdfast: %s\n", e.c_str());
+    return 1;
+  }
+  bool persist = memory && memory->journaling();
+  if (persist)
+    server.setStateHandover([&] { return closeHistory(*memory, config.state_dir); },
+                            [&] { reopenHistory(*memory); });
+  EventPtr journal_timer = persist ? journalTimer(base, *memory) : nullptr;
+  serve(base, server);
+  journal_timer.reset();
+  // After a hand-over the successor owns the state: saving it again would overwrite newer data.
+  bool saved = !persist || server.handedOver() || !memory->journaling() ||
+               closeHistory(*memory, config.state_dir);
+  HF_INFO("holdfast stopped", {});
+  return saved ? 0 : 1;
+}
+
+// The Redis engine on two links (commands, pub/sub). The password comes from
+// redis_password_file, HOLDFAST_REDIS_PASSWORD or the URL, in that order.
+int runRedis(event_base* base, const config::Config& config, const std::vector<std::string>& args,
+             const util::Clock& clock, util::Random& random) {
+  std::string error;
+  auto address = redis::parseUrl(config.redis, error); // validated at load
+  auto password =
+      redis::resolvePassword(address ? address->password : "", config.redis_password_file,
+                             getenv("HOLDFAST_REDIS_PASSWORD"), error);
+  if (!address || !password) {
+    fprintf(stderr, "holdfast: %s\n", error.c_str());
+    return 1;
+  }
+  if (!config.state_dir.empty())
+    HF_WARN("state_dir is not used with redis (history lives in Redis)", {});
+  RedisLink commands(base, *address, *password, "commands", clock);
+  RedisLink pubsub(base, *address, *password, "pubsub", clock);
+  engine::RedisEngine engine(commands, pubsub, engine::hubLimits(config), clock, random);
+  engine.start();
+  HF_INFO("redis engine", logField("redis", redis::describe(*address)));
+  return serveWith(base, config, args, clock, random, engine, nullptr);
+}
+
 } // namespace
 
 int run(const config::Config& config, const std::vector<std::string>& args) {
@@ -101,27 +156,12 @@ int run(const config::Config& config, const std::vector<std::string>& args) {
   }
   util::SystemClock clock;
   util::SecureRandom random;
+  if (!config.redis.empty())
+    return runRedis(base.get(), config, args, clock, random);
   engine::MemoryEngine engine(engine::hubLimits(config), clock, random);
   if (!config.state_dir.empty() && !openHistory(engine, config, clock))
     return 1;
-  Server server(base.get(), config, clock, random, engine);
-  server.setReloadArgs(args);
-  std::vector<std::string> errors;
-  if (!server.open(errors)) {
-    for (const auto& e : errors)
-      fprintf(stderr, "holdfast: %s\n", e.c_str());
-    return 1;
-  }
-  server.setStateHandover([&] { return closeHistory(engine, config.state_dir); },
-                          [&] { reopenHistory(engine); });
-  EventPtr journal_timer = journalTimer(base.get(), engine);
-  serve(base.get(), server);
-  journal_timer.reset();
-  // After a hand-over the successor owns the state: saving it again would overwrite newer data.
-  bool saved = server.handedOver() || !engine.journaling() ||
-               closeHistory(engine, config.state_dir);
-  HF_INFO("holdfast stopped", {});
-  return saved ? 0 : 1;
+  return serveWith(base.get(), config, args, clock, random, engine, &engine);
 }
 
 } // namespace holdfast::server

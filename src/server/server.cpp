@@ -427,6 +427,10 @@ void Server::reload() {
   if (fresh.control != config_.control || fresh.data != config_.data ||
       fresh.control_mount != config_.control_mount || fresh.data_mount != config_.data_mount)
     HF_WARN("reload: listeners and mounts change only on restart", {});
+  if (fresh.redis != config_.redis || fresh.redis_password_file != config_.redis_password_file)
+    HF_WARN("reload: the redis settings change only on restart", {});
+  fresh.redis = config_.redis;
+  fresh.redis_password_file = config_.redis_password_file;
   fresh.control = config_.control;
   fresh.data = config_.data;
   fresh.control_mount = config_.control_mount;

@@ -154,9 +154,12 @@ TEST_CASE("validate: log level and redis", "[config]") {
     expectNone([&](Config& c) { c.log_journal = journal; });
   expectOne([](Config& c) { c.log_journal = "yes"; },
             "log_journal (--log-journal): \"yes\" is not auto, on or off");
-  expectOne([](Config& c) { c.redis = "redis://127.0.0.1:6379"; },
-            "redis (--redis): \"redis://127.0.0.1:6379\" cannot be used: redis support is not "
-            "implemented yet (it is planned)");
+  expectNone([](Config& c) { c.redis = "redis://127.0.0.1:6379"; });
+  expectNone([](Config& c) { c.redis = "unix:/run/redis/redis.sock"; });
+  expectOne([](Config& c) { c.redis = "http://r"; }, "redis (--redis): \"http://r\" is not");
+  expectOne([](Config& c) { c.redis = "redis://:hunter2@r:0"; },
+            "redis (--redis): \"redis://***@r:0\" has a bad port");
+  expectOne([](Config& c) { c.redis_password_file = "/etc/pw"; }, "is set but redis is not");
 }
 
 TEST_CASE("validate: numeric ranges", "[config]") {
@@ -256,7 +259,7 @@ TEST_CASE("validate: several problems are all reported", "[config]") {
     c.heartbeat = 0;
     c.poll_timeout = 0;
     c.max_channels_per_request = 2000;
-    c.redis = "redis://r";
+    c.redis = "redis://r:99999";
     c.allowed_origins = {"nope"};
   });
   INFO(joined(errors));

@@ -32,7 +32,7 @@ metrics::Stats sampleStats() {
 }
 
 engine::EngineStats sampleEngine() {
-  return engine::EngineStats{77, 5, 11, 66, 4321};
+  return engine::EngineStats{77, 5, 11, 66, 4321, {}};
 }
 
 } // namespace

@@ -1,0 +1,79 @@
+// The Redis engine: epochs, sequence ids, history and cross-node fan-out live in Redis, so any
+// number of holdfast processes on any hosts serve one set of channels and any node serves any
+// cursor. Each publish is one EVALSHA (assigns the id, appends to the channel's stream, trims,
+// PUBLISHes); reads run the read script per channel and merge; this node SUBSCRIBEs to a
+// channel's pub/sub channel only while it has local subscribers (redis::Fanout).
+//
+// Ownership: uses two links owned by the caller that outlive the engine (one for commands, one
+// in pub/sub mode), and the clock and random source. Never blocks: every call completes from
+// a link callback on the event loop (or at once when Redis is unreachable).
+#pragma once
+
+#include <memory>
+
+#include "engine/engine.h"
+#include "hub/hub.h"
+#include "redis/fanout.h"
+#include "redis/link.h"
+#include "redis/reply.h"
+#include "redis/scripts.h"
+#include "util/clock.h"
+#include "util/random.h"
+
+namespace holdfast::engine {
+
+class RedisEngine final : public Engine {
+public:
+  RedisEngine(redis::Link& commands, redis::Link& pubsub, hub::Limits limits,
+              const util::Clock& clock, util::Random& random);
+  // Sets the links' hooks and starts connecting.
+  void start();
+
+  void publish(std::vector<PublishItem> items, PublishDone done) override;
+  void read(std::vector<hub::Start> starts, ReadDone done) override;
+  void heads(std::vector<std::string> channels, HeadsDone done) override;
+  void subscribe(hub::Subscriber& subscriber, const hub::Cursor& from) override;
+  void unsubscribe(hub::Subscriber& subscriber, const std::string& channel) override;
+  void unsubscribeAll(hub::Subscriber& subscriber) override;
+  void info(std::string channel, InfoDone done) override;
+  void list(std::string after, size_t limit, ListDone done) override;
+  void remove(std::string channel, RemoveDone done) override;
+  EngineStats stats() const override;
+  // PINGs Redis (latency; a PING unanswered for 3 s drops the link), retries catch-ups and
+  // prunes a page of the channel list.
+  void sweep() override;
+  void setLimits(const hub::Limits& limits) override { limits_ = limits; }
+
+private:
+  struct PublishBatch;
+  struct ReadBatch;
+
+  // Sends an EVALSHA; on NOSCRIPT (Redis restarted without the script cache) retries once
+  // with EVAL, which also caches the script again.
+  void eval(redis::Command command, redis::Link::Reply done);
+  void loadScripts();
+  void remember(const std::string& channel);
+  std::string refusal(const PublishItem& item) const;
+  void published(PublishBatch& batch, size_t index, const redisReply* reply);
+  void readOne(const std::shared_ptr<ReadBatch>& batch, size_t index, const redisReply* reply);
+  void listed(std::vector<std::string> names, size_t limit, ListDone done);
+  // Walks the channel list a page per call, dropping names whose keys expired, so the list
+  // stays bounded even when nobody lists channels.
+  void pruneList();
+  void onNotice(std::string_view pubsub, std::string_view payload);
+  void catchUp(const hub::Position& after);
+
+  redis::Link& commands_;
+  redis::Link& pubsub_;
+  hub::Limits limits_;
+  const util::Clock& clock_;
+  util::Random& random_;
+  redis::Fanout fanout_;
+  uint64_t published_ = 0;
+  uint64_t evicted_ = 0;
+  int64_t ping_sent_ms_ = 0; // 0: no PING outstanding
+  uint64_t latency_ms_ = 0;
+  std::string prune_after_; // where pruneList() continues; empty: from the start
+};
+
+} // namespace holdfast::engine

@@ -1,0 +1,109 @@
+// This node's half of fan-out over Redis: which local subscribers are on which channel (indexed
+// both ways), the position each has been given, when the node must SUBSCRIBE / UNSUBSCRIBE the
+// channel's pub/sub channel (only while it has local subscribers), and when a subscriber must be
+// caught up from history. Pure: the engine carries out the actions.
+//
+// When the last local subscriber of a channel leaves, the channel is UNSUBSCRIBEd at once (so
+// Redis's receiver count, hence 201/202, stays right); until Redis confirms that, a new
+// subscriber waits and the channel is SUBSCRIBEd again afterwards. (Sending SUBSCRIBE while an
+// UNSUBSCRIBE of the same channel is in flight would let the late unsubscribe confirmation
+// cancel the new subscription in hiredis.)
+//
+// No duplicates, nothing skipped: every subscriber has a position (epoch, seq); a message is
+// delivered to it only when its seq is above that position. A pub/sub message that is not the
+// next one for some subscriber (a message arrived between its read and its subscribe, or
+// pub/sub was down) starts a catch-up read from history after the lowest position; the read's
+// messages go to every subscriber still below them. One hub::MessagePtr per message reaches
+// every subscriber (rendered once per node).
+//
+// Reentrancy: deliver/channelDeleted run during fan-out and must not call back into the Fanout
+// (asserted). Actions may complete synchronously (e.g. catch-up with the link down), i.e. call
+// caughtUp() before the action returns.
+// Ownership: subscribers are owned elsewhere and must be removed (removeAll) before they die.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/hub.h"
+#include "hub/subscriber.h"
+
+namespace holdfast::redis {
+
+class Fanout {
+public:
+  struct Actions {
+    std::function<void(const std::string& channel)> subscribe;   // SUBSCRIBE on Redis
+    std::function<void(const std::string& channel)> unsubscribe; // UNSUBSCRIBE on Redis
+    // Read the channel's history after `after`; answer with caughtUp().
+    std::function<void(const hub::Position& after)> catchUp;
+  };
+
+  explicit Fanout(Actions actions) : actions_(std::move(actions)) {}
+
+  // Adds `s` to `from.channel` at position `from` (the end of the read it was answered from).
+  void add(hub::Subscriber& s, const hub::Position& from);
+  void remove(hub::Subscriber& s, const std::string& channel);
+  // Idempotent.
+  void removeAll(hub::Subscriber& s);
+
+  // The pub/sub link is ready: every channel is subscribed again.
+  void linkReady();
+  // The pub/sub link was lost: channels wait for their SUBSCRIBE to be confirmed again.
+  void linkLost();
+  // Redis confirmed the channel's SUBSCRIBE: catch up (covers messages sent before it).
+  void subscribed(const std::string& channel);
+  // Redis confirmed the channel's UNSUBSCRIBE: forgotten, or subscribed again if it has
+  // subscribers by now.
+  void unsubscribed(const std::string& channel);
+  // A message from pub/sub. Returns the local subscribers it was delivered to.
+  size_t message(const hub::MessagePtr& m);
+  // The answer to a catchUp action (an unavailable read is retried by retry()).
+  void caughtUp(const std::string& channel, const hub::ReadResult& r);
+  // The channel (incarnation `epoch`) was deleted: its subscribers at that epoch are told and
+  // removed.
+  void deleted(const std::string& channel, const std::string& epoch);
+  // Retries catch-ups that failed (call periodically).
+  void retry();
+
+  // Channels this node is on (with subscribers, or waiting for an UNSUBSCRIBE to complete).
+  size_t channelCount() const { return channels_.size(); }
+  size_t subscriberCount(const std::string& channel) const;
+
+private:
+  struct Pos {
+    std::string epoch;
+    uint64_t seq = 0;
+  };
+  struct Local {
+    std::string name;
+    std::string epoch; // newest epoch seen
+    uint64_t head = 0; // highest seq seen in `epoch`
+    std::unordered_map<hub::Subscriber*, Pos> subs;
+    bool live = false;          // SUBSCRIBE confirmed on the current pub/sub connection
+    bool catching = false;      // a catch-up read is in flight
+    bool again = false;         // news arrived meanwhile: read once more when it answers
+    bool stale = false;         // the last catch-up failed: retry() starts another
+    bool unsubscribing = false; // UNSUBSCRIBE sent, confirmation pending
+  };
+
+  static uint64_t effective(const Local& ch, const Pos& p) {
+    return p.epoch == ch.epoch ? p.seq : 0;
+  }
+  Local* find(const std::string& channel);
+  void see(Local& ch, const hub::MessagePtr& m);
+  size_t deliver(Local& ch, const hub::MessagePtr& m, bool only_next);
+  void startCatchUp(Local& ch);
+  void unindex(hub::Subscriber& s, const std::string& channel);
+  void leave(Local& ch);
+
+  Actions actions_;
+  std::unordered_map<std::string, Local> channels_;
+  std::unordered_map<hub::Subscriber*, std::vector<std::string>> index_;
+  bool link_ready_ = false;
+  bool in_fanout_ = false;
+};
+
+} // namespace holdfast::redis

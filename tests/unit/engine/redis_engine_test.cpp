@@ -1,0 +1,234 @@
+// The Redis engine over fake links: what it sends, and what it makes of the replies.
+#include <catch2/catch.hpp>
+
+#include <deque>
+
+#include "../redis/reply_builder.h"
+#include "engine/redis_engine.h"
+#include "redis/keys.h"
+#include "redis/scripts.h"
+#include "util/log.h"
+
+using namespace holdfast;
+using redis::test::entry;
+using redis::test::Node;
+
+namespace {
+
+// Records commands; the test answers them in order with reply().
+class FakeLink final : public redis::Link {
+public:
+  struct Sent {
+    std::vector<std::string> args;
+    Reply done;
+  };
+  Hooks hooks;
+  bool up = false;
+  std::deque<Sent> sent;
+  std::vector<std::string> subscribed;
+  std::vector<std::string> unsubscribed;
+
+  void setHooks(Hooks h) override { hooks = std::move(h); }
+  void start() override {}
+  bool ready() const override { return up; }
+  void command(const std::vector<std::string>& args, Reply done) override {
+    if (!up)
+      return done(nullptr);
+    sent.push_back({args, std::move(done)});
+  }
+  void subscribe(const std::string& ch) override { subscribed.push_back(ch); }
+  void unsubscribe(const std::string& ch) override { unsubscribed.push_back(ch); }
+  void drop() override { lose(); }
+  uint64_t reconnects() const override { return 0; }
+
+  void connect() {
+    up = true;
+    if (hooks.ready)
+      hooks.ready();
+  }
+  // Fails every pending command, as hiredis does on a lost connection.
+  void lose() {
+    up = false;
+    while (!sent.empty()) {
+      Sent s = std::move(sent.front());
+      sent.pop_front();
+      s.done(nullptr);
+    }
+    if (hooks.lost)
+      hooks.lost();
+  }
+  // Drops commands the test does not look at (SCRIPT LOAD, ZADD, PING, EXISTS...).
+  void skip(std::string_view name) {
+    while (!sent.empty() && sent.front().args[0] == name)
+      sent.pop_front();
+  }
+  void reply(Node node) {
+    REQUIRE_FALSE(sent.empty());
+    Sent s = std::move(sent.front());
+    sent.pop_front();
+    s.done(node.get());
+  }
+};
+
+struct Recorder final : hub::Subscriber {
+  std::vector<std::string> ids;
+  bool deliver(const hub::MessagePtr& m) override {
+    ids.push_back(m->id());
+    return true;
+  }
+  void channelDeleted(const std::string&) override {}
+};
+
+struct Rig {
+  FakeLink commands, pubsub;
+  util::FakeClock clock;
+  util::CountingRandom random;
+  engine::RedisEngine engine{commands, pubsub, hub::Limits{}, clock, random};
+  Rig() {
+    util::setLogLevel(util::LogLevel::kError); // the engine logs each loss and recovery
+    engine.start();
+    commands.connect();
+    commands.skip("SCRIPT");
+    pubsub.connect();
+  }
+};
+
+Node publishReply(long long seq, long long receivers) {
+  return Node::array({Node::str("EP"), Node::integer(seq), Node::integer(receivers),
+                      Node::integer(seq == 1), Node::integer(0)});
+}
+
+Node readReply(long long last, long long first, long long from, std::vector<Node> entries) {
+  return Node::array({Node::str("EP"), Node::integer(last), Node::integer(first),
+                      Node::integer(from), Node::integer(0), Node::array(std::move(entries))});
+}
+
+engine::PublishOutcome publishOne(Rig& rig, Node reply) {
+  engine::PublishOutcome out;
+  out.status = engine::PublishOutcome::Status::kTooLarge; // overwritten by done
+  rig.engine.publish({engine::PublishItem{"ch", "message", "{}", true}},
+                     [&](engine::PublishOutcome o) { out = std::move(o); });
+  rig.commands.skip("ZADD");
+  REQUIRE(rig.commands.sent.front().args[0] == "EVALSHA");
+  rig.commands.reply(std::move(reply));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("redis engine: publish is one EVALSHA; receivers decide 201/202", "[redis]") {
+  Rig rig;
+  auto out = publishOne(rig, publishReply(1, 2));
+  REQUIRE(out.status == engine::PublishOutcome::Status::kOk);
+  REQUIRE(out.results.size() == 1);
+  CHECK(out.results[0].id == "EP-1");
+  CHECK(out.results[0].subscribers == 2);
+  CHECK(rig.engine.stats().published == 1);
+}
+
+TEST_CASE("redis engine: NOSCRIPT is retried once with EVAL", "[redis]") {
+  Rig rig;
+  engine::PublishOutcome out;
+  rig.engine.publish({engine::PublishItem{"ch", "message", "1", true}},
+                     [&](engine::PublishOutcome o) { out = std::move(o); });
+  rig.commands.skip("ZADD");
+  rig.commands.reply(Node::error("NOSCRIPT No matching script. Please use EVAL."));
+  REQUIRE(rig.commands.sent.size() == 1);
+  CHECK(rig.commands.sent.front().args[0] == "EVAL");
+  CHECK(rig.commands.sent.front().args[1] == redis::publishScript().body);
+  rig.commands.reply(publishReply(4, 0));
+  CHECK(out.status == engine::PublishOutcome::Status::kOk);
+  CHECK(out.results[0].id == "EP-4");
+}
+
+TEST_CASE("redis engine: unreachable or failing Redis answers unavailable", "[redis]") {
+  Rig rig;
+  auto bad = publishOne(rig, Node::error("ERR something"));
+  CHECK(bad.status == engine::PublishOutcome::Status::kUnavailable);
+  auto malformed = publishOne(rig, Node::str("?"));
+  CHECK(malformed.status == engine::PublishOutcome::Status::kUnavailable);
+  rig.commands.lose();
+  engine::PublishOutcome down;
+  rig.engine.publish({engine::PublishItem{"ch", "message", "1", true}},
+                     [&](engine::PublishOutcome o) { down = std::move(o); });
+  CHECK(down.status == engine::PublishOutcome::Status::kUnavailable);
+  hub::ReadResult read;
+  hub::Start start;
+  start.channel = "ch";
+  rig.engine.read({start}, [&](hub::ReadResult r) { read = std::move(r); });
+  CHECK(read.unavailable);
+  CHECK_FALSE(rig.engine.stats().storage->connected);
+}
+
+TEST_CASE("redis engine: a publish in flight when the link drops is unavailable", "[redis]") {
+  Rig rig;
+  engine::PublishOutcome out;
+  rig.engine.publish({engine::PublishItem{"ch", "message", "1", true}},
+                     [&](engine::PublishOutcome o) { out = std::move(o); });
+  rig.commands.lose();
+  CHECK(out.status == engine::PublishOutcome::Status::kUnavailable);
+}
+
+TEST_CASE("redis engine: too large items are refused before anything is sent", "[redis]") {
+  Rig rig;
+  hub::Limits small;
+  small.max_bytes = 200;
+  rig.engine.setLimits(small);
+  engine::PublishOutcome out;
+  rig.engine.publish({engine::PublishItem{"ch", "message", std::string(500, 'x'), false}},
+                     [&](engine::PublishOutcome o) { out = std::move(o); });
+  CHECK(out.status == engine::PublishOutcome::Status::kTooLarge);
+  CHECK(rig.commands.sent.empty());
+}
+
+TEST_CASE("redis engine: subscribe, catch-up on confirmation, live fan-out", "[redis]") {
+  Rig rig;
+  Recorder sub;
+  rig.engine.subscribe(sub, {{"ch", "EP", 1}});
+  REQUIRE(rig.pubsub.subscribed == std::vector<std::string>{"holdfast:{ch}:pub"});
+  // Seq 2 was published between the subscriber's read and the SUBSCRIBE.
+  rig.pubsub.hooks.subscribed("holdfast:{ch}:pub");
+  REQUIRE(rig.commands.sent.size() == 1);
+  CHECK(rig.commands.sent.front().args[6] == "after");
+  CHECK(rig.commands.sent.front().args[7] == "1");
+  rig.commands.reply(readReply(2, 1, 2, {entry(2, "2")}));
+  CHECK(sub.ids == std::vector<std::string>{"EP-2"});
+  rig.pubsub.hooks.message("holdfast:{ch}:pub", "M\nEP\n2\nmessage\n1\n1\n2"); // duplicate
+  rig.pubsub.hooks.message("holdfast:{ch}:pub", "M\nEP\n3\nmessage\n1\n1\n3");
+  rig.pubsub.hooks.message("holdfast:{ch}:pub", "garbage");
+  CHECK(sub.ids == std::vector<std::string>{"EP-2", "EP-3"});
+  rig.engine.unsubscribeAll(sub);
+  CHECK(rig.pubsub.unsubscribed == std::vector<std::string>{"holdfast:{ch}:pub"});
+}
+
+TEST_CASE("redis engine: held subscribers catch up after the links come back", "[redis]") {
+  Rig rig;
+  Recorder sub;
+  rig.engine.subscribe(sub, {{"ch", "EP", 5}});
+  rig.pubsub.hooks.subscribed("holdfast:{ch}:pub");
+  rig.commands.reply(readReply(5, 1, 6, {}));
+  rig.pubsub.lose();
+  rig.commands.lose();
+  rig.commands.connect();
+  rig.commands.skip("SCRIPT");
+  rig.pubsub.connect();
+  CHECK(rig.pubsub.subscribed.size() == 2);
+  rig.pubsub.hooks.subscribed("holdfast:{ch}:pub");
+  rig.commands.reply(readReply(7, 1, 6, {entry(6, "6"), entry(7, "7")}));
+  CHECK(sub.ids == std::vector<std::string>{"EP-6", "EP-7"});
+}
+
+TEST_CASE("redis engine: reads merge channels and report gaps", "[redis]") {
+  Rig rig;
+  hub::Start s;
+  s.channel = "ch";
+  s.mode = hub::Start::Mode::kCursor;
+  s.position = {"ch", "OLD", 3};
+  hub::ReadResult got;
+  rig.engine.read({s}, [&](hub::ReadResult r) { got = std::move(r); });
+  rig.commands.reply(readReply(2, 1, 1, {entry(1, "1"), entry(2, "2")}));
+  REQUIRE(got.gaps.size() == 1);
+  CHECK(got.gaps[0].reason == "epoch");
+  CHECK(got.messages.size() == 2);
+  CHECK(hub::formatCursor(got.cursor) == "ch:EP-2");
+}

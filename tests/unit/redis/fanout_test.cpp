@@ -1,0 +1,192 @@
+// The node's fan-out: (un)subscribing on Redis, catch-up from history, no duplicates.
+#include <catch2/catch.hpp>
+
+#include "redis/fanout.h"
+
+using namespace holdfast;
+
+namespace {
+
+struct Recorder final : hub::Subscriber {
+  std::vector<uint64_t> seqs;
+  std::vector<std::string> deleted;
+  std::vector<hub::Gap> gaps;
+  void gap(const hub::Gap& g) override { gaps.push_back(g); }
+  bool deliver(const hub::MessagePtr& m) override {
+    seqs.push_back(m->seq);
+    return true;
+  }
+  void channelDeleted(const std::string& ch) override { deleted.push_back(ch); }
+};
+
+struct Harness {
+  std::vector<std::string> log;
+  std::vector<hub::Position> catchups;
+  redis::Fanout fanout{
+      redis::Fanout::Actions{[this](const std::string& ch) { log.push_back("sub " + ch); },
+                             [this](const std::string& ch) { log.push_back("unsub " + ch); },
+                             [this](const hub::Position& p) { catchups.push_back(p); }}};
+};
+
+hub::MessagePtr msg(uint64_t seq, std::string epoch = "E") {
+  return hub::makeMessage("ch", std::move(epoch), seq, "message", "1", true, 0);
+}
+
+hub::ReadResult history(std::vector<uint64_t> seqs, uint64_t head, std::string epoch = "E") {
+  hub::ReadResult r;
+  for (uint64_t s : seqs)
+    r.messages.push_back(msg(s, epoch));
+  r.cursor = {{"ch", epoch, head}};
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("redis fanout: subscribes while it has subscribers", "[redis]") {
+  Harness h;
+  Recorder a, b;
+  h.fanout.add(a, {"ch", "E", 0}); // link not ready yet: nothing sent
+  CHECK(h.log.empty());
+  h.fanout.linkReady();
+  CHECK(h.log == std::vector<std::string>{"sub ch"});
+  h.fanout.add(b, {"ch", "E", 0});
+  CHECK(h.log.size() == 1);
+  CHECK(h.fanout.subscriberCount("ch") == 2);
+  h.fanout.remove(a, "ch");
+  CHECK(h.log.size() == 1);
+  h.fanout.removeAll(b);
+  h.fanout.removeAll(b);
+  CHECK(h.log == std::vector<std::string>{"sub ch", "unsub ch"});
+  h.fanout.add(a, {"ch", "E", 0}); // waits for the UNSUBSCRIBE to be confirmed
+  CHECK(h.log.size() == 2);
+  h.fanout.unsubscribed("ch");
+  CHECK(h.log.back() == "sub ch");
+  h.fanout.removeAll(a);
+  h.fanout.unsubscribed("ch");
+  CHECK(h.fanout.channelCount() == 0);
+}
+
+TEST_CASE("redis fanout: confirmed subscribe catches up, then live messages flow", "[redis]") {
+  Harness h;
+  Recorder a;
+  h.fanout.linkReady();
+  h.fanout.add(a, {"ch", "E", 2});
+  h.fanout.subscribed("ch");
+  REQUIRE(h.catchups.size() == 1);
+  CHECK(h.catchups[0] == hub::Position{"ch", "E", 2});
+  h.fanout.message(msg(4)); // arrives while the catch-up is in flight: left to history
+  CHECK(a.seqs.empty());
+  h.fanout.caughtUp("ch", history({3, 4}, 4));
+  CHECK(a.seqs == std::vector<uint64_t>{3, 4});
+  REQUIRE(h.catchups.size() == 2); // news arrived meanwhile: read once more
+  h.fanout.caughtUp("ch", history({}, 4));
+  CHECK(h.fanout.message(msg(4)) == 0); // duplicate: not delivered again
+  CHECK(h.fanout.message(msg(5)) == 1);
+  CHECK(a.seqs == std::vector<uint64_t>{3, 4, 5});
+  CHECK(h.catchups.size() == 2);
+}
+
+TEST_CASE("redis fanout: a subscriber behind the node is caught up alone", "[redis]") {
+  Harness h;
+  Recorder a, late;
+  h.fanout.linkReady();
+  h.fanout.add(a, {"ch", "E", 0});
+  h.fanout.subscribed("ch");
+  h.fanout.caughtUp("ch", history({}, 0));
+  h.fanout.message(msg(1));
+  h.fanout.message(msg(2));
+  h.fanout.add(late, {"ch", "E", 1}); // read before seq 2 arrived
+  REQUIRE(h.catchups.size() == 2);
+  CHECK(h.catchups[1].seq == 1);
+  h.fanout.caughtUp("ch", history({2}, 2));
+  CHECK(a.seqs == std::vector<uint64_t>{1, 2});
+  CHECK(late.seqs == std::vector<uint64_t>{2});
+}
+
+TEST_CASE("redis fanout: a skipped seq starts a catch-up; failures are retried", "[redis]") {
+  Harness h;
+  Recorder a;
+  h.fanout.linkReady();
+  h.fanout.add(a, {"ch", "E", 0});
+  h.fanout.subscribed("ch");
+  h.fanout.caughtUp("ch", history({}, 0));
+  h.fanout.message(msg(2)); // seq 1 was missed
+  CHECK(a.seqs.empty());
+  REQUIRE(h.catchups.size() == 2);
+  hub::ReadResult down;
+  down.unavailable = true;
+  h.fanout.caughtUp("ch", down);
+  h.fanout.retry();
+  REQUIRE(h.catchups.size() == 3);
+  h.fanout.caughtUp("ch", history({1, 2}, 2));
+  CHECK(a.seqs == std::vector<uint64_t>{1, 2});
+  h.fanout.linkLost();
+  CHECK(h.fanout.message(msg(3)) == 0); // not live until subscribed again
+  h.fanout.linkReady();
+  h.fanout.subscribed("ch");
+  h.fanout.caughtUp("ch", history({3}, 3));
+  CHECK(a.seqs == std::vector<uint64_t>{1, 2, 3});
+}
+
+TEST_CASE("redis fanout: new epochs and deletion", "[redis]") {
+  Harness h;
+  Recorder a, b;
+  h.fanout.linkReady();
+  h.fanout.add(a, {"ch", "E", 5});
+  h.fanout.subscribed("ch");
+  h.fanout.caughtUp("ch", history({}, 5));
+  CHECK(h.fanout.message(msg(1, "F")) == 0); // recreated channel: caught up, with a gap
+  REQUIRE(h.catchups.size() == 2);
+  CHECK(h.catchups[1] == hub::Position{"ch", "F", 0});
+  h.fanout.caughtUp("ch", history({1}, 1, "F"));
+  CHECK(a.seqs == std::vector<uint64_t>{1});
+  REQUIRE(a.gaps.size() == 1);
+  CHECK(a.gaps[0].reason == "epoch");
+  CHECK(a.gaps[0].requested == "E-6");
+  CHECK(a.gaps[0].first_available == "F-1");
+  h.fanout.add(b, {"ch", "F", 1});
+  h.fanout.deleted("ch", "F");
+  CHECK(a.deleted == std::vector<std::string>{"ch"});
+  CHECK(b.deleted == std::vector<std::string>{"ch"});
+  CHECK(h.fanout.subscriberCount("ch") == 0);
+  CHECK(h.log.back() == "unsub ch");
+  h.fanout.linkLost();
+  CHECK(h.fanout.channelCount() == 0);
+}
+
+TEST_CASE("redis fanout: a held subscriber caught up past evicted messages is told", "[redis]") {
+  Harness h;
+  Recorder a, b;
+  h.fanout.linkReady();
+  h.fanout.add(a, {"ch", "E", 1});
+  h.fanout.add(b, {"ch", "E", 4});
+  h.fanout.subscribed("ch");
+  h.fanout.caughtUp("ch", history({5, 6}, 6)); // 2..4 were evicted meanwhile
+  CHECK(a.seqs == std::vector<uint64_t>{5, 6});
+  REQUIRE(a.gaps.size() == 1);
+  CHECK(a.gaps[0].reason == "evicted");
+  CHECK(a.gaps[0].requested == "E-2");
+  CHECK(a.gaps[0].first_available == "E-5");
+  CHECK(b.seqs == std::vector<uint64_t>{5, 6});
+  CHECK(b.gaps.empty());
+}
+
+TEST_CASE("redis fanout: live subscribers are not held up by another's catch-up", "[redis]") {
+  Harness h;
+  Recorder live, late;
+  h.fanout.linkReady();
+  h.fanout.add(live, {"ch", "E", 3});
+  h.fanout.subscribed("ch");
+  h.fanout.caughtUp("ch", history({}, 3));
+  h.fanout.message(msg(4));
+  h.fanout.add(late, {"ch", "E", 2}); // starts a catch-up
+  REQUIRE(h.catchups.size() == 2);
+  CHECK(h.fanout.message(msg(5)) == 1); // `live` gets it at once, `late` waits
+  CHECK(live.seqs == std::vector<uint64_t>{4, 5});
+  h.fanout.caughtUp("ch", history({3, 4}, 4)); // read before seq 5 was stored
+  CHECK(late.seqs == std::vector<uint64_t>{3, 4});
+  REQUIRE(h.catchups.size() == 3); // so it reads once more
+  h.fanout.caughtUp("ch", history({5}, 5));
+  CHECK(late.seqs == std::vector<uint64_t>{3, 4, 5});
+  CHECK(live.seqs == std::vector<uint64_t>{4, 5});
+}
