@@ -118,3 +118,19 @@ write("journal_fuzz", "fresh", b"\x00" + j)
 write("journal_fuzz", "continues_snapshot", b"\x82" + jheader(1) + jpublish("a", "E1", 3, "3"))
 write("journal_fuzz", "torn", b"\x00" + j[:-5])
 write("journal_fuzz", "header_only", b"\x00" + jheader(0))
+
+
+def framed_mode(*records):
+    """Payloads for journal_fuzz's framed mode (first byte bit 0x40): u8 length + payload."""
+    out = b""
+    for r in records:
+        payload = r[8:]  # strip the length and CRC that jrecord added
+        assert len(payload) < 256
+        out += bytes([len(payload)]) + payload
+    return out
+
+
+write("journal_fuzz", "framed", b"\x40" + framed_mode(
+    jpublish("a", "E1", 1, "1"), jpublish("a", "E1", 2, "[2]", "note"), jdelete("a"),
+    jpublish("b", "E2", 1, '"s"')))
+write("journal_fuzz", "framed_continues", b"\xc3" + framed_mode(jpublish("a", "E1", 4, "4")))
