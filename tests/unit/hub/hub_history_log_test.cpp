@@ -2,6 +2,8 @@
 // refusal leaves the hub as it was (nothing consumed, buffered, fanned out or dropped).
 #include <catch2/catch.hpp>
 
+#include "support/hub_fixture.h"
+
 #include <string>
 #include <vector>
 
@@ -38,10 +40,7 @@ struct Counting final : hub::Subscriber {
   void channelDeleted(const std::string&) override { ++deleted; }
 };
 
-struct Fixture {
-  util::FakeClock clock;
-  util::CountingRandom random;
-  hub::Hub hub{hub::Limits{}, clock, random};
+struct Fixture : support::HubFixture {
   FakeLog log;
   Fixture() { hub.setHistoryLog(&log); }
 };

@@ -1,6 +1,8 @@
 // hub::Hub publish: ids, buffer limits (count, bytes, age, global memory), refusals, restore.
 #include <catch2/catch.hpp>
 
+#include "support/hub_fixture.h"
+
 #include <string>
 #include <vector>
 
@@ -14,15 +16,11 @@ using hub::PublishResult;
 
 namespace {
 
-struct Fixture {
-  explicit Fixture(Limits limits = {}) : hub(limits, clock, random) {}
-  util::FakeClock clock;
-  util::CountingRandom random;
-  Hub hub;
+struct Fixture : support::HubFixture {
+  using HubFixture::HubFixture;
 
   MessagePtr pub(std::string_view channel, std::string_view data = "x") {
-    PublishResult r = hub.publish(channel, "", data, false);
-    REQUIRE(r.status == PublishResult::Status::kOk);
+    PublishResult r = publishOk(channel, data);
     REQUIRE(r.message);
     return r.message;
   }

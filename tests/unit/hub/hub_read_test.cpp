@@ -1,6 +1,8 @@
 // hub::Hub::read: new/oldest/last starts, cursor resume, gaps, batch limits, multi-channel merge.
 #include <catch2/catch.hpp>
 
+#include "support/hub_fixture.h"
+
 #include <string>
 #include <vector>
 
@@ -17,15 +19,12 @@ using hub::Start;
 
 namespace {
 
-struct Fixture {
-  explicit Fixture(Limits limits = {}) : hub(limits, clock, random) {}
-  util::FakeClock clock;
-  util::CountingRandom random;
-  Hub hub;
+struct Fixture : support::HubFixture {
+  using HubFixture::HubFixture;
 
   void pub(std::string_view channel, int n = 1) {
     for (int i = 0; i < n; ++i)
-      REQUIRE(hub.publish(channel, "", "x", false).status == hub::PublishResult::Status::kOk);
+      publishOk(channel);
   }
   ReadResult from(std::string_view channel, std::string epoch, uint64_t seq) {
     Position p{std::string(channel), std::move(epoch), seq};

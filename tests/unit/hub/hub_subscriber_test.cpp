@@ -1,6 +1,8 @@
 // hub::Hub subscriber index and fan-out, channel deletion, sweep, list and stats.
 #include <catch2/catch.hpp>
 
+#include "support/hub_fixture.h"
+
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -43,17 +45,9 @@ public:
   std::vector<std::string> deleted;
 };
 
-struct Fixture {
-  explicit Fixture(Limits limits = {}) : hub(limits, clock, random) {}
-  util::FakeClock clock;
-  util::CountingRandom random;
-  Hub hub;
-
-  PublishResult pub(std::string_view channel) {
-    PublishResult r = hub.publish(channel, "", "x", false);
-    REQUIRE(r.status == PublishResult::Status::kOk);
-    return r;
-  }
+struct Fixture : support::HubFixture {
+  using HubFixture::HubFixture;
+  PublishResult pub(std::string_view channel) { return publishOk(channel); }
 };
 
 using Strings = std::vector<std::string>;

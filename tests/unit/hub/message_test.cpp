@@ -1,6 +1,8 @@
 // hub::makeMessage: the message object rendered once at publish.
 #include <catch2/catch.hpp>
 
+#include "support/json.h"
+
 #include <string>
 
 #include <rapidjson/document.h>
@@ -12,13 +14,7 @@ using holdfast::hub::MessagePtr;
 
 namespace {
 
-rapidjson::Document parse(const std::string& json) {
-  rapidjson::Document doc;
-  doc.Parse(json.c_str(), json.size());
-  REQUIRE_FALSE(doc.HasParseError());
-  REQUIRE(doc.IsObject());
-  return doc;
-}
+rapidjson::Document parse(std::string_view json) { return support::parseJson(json); }
 
 } // namespace
 

@@ -2,6 +2,8 @@
 // the sync policies and new epochs after an unclean stop that cannot be proven complete.
 #include <catch2/catch.hpp>
 
+#include "support/files.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -25,25 +27,10 @@ using store::SyncPolicy;
 
 namespace {
 
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/holdfast-journal-test.XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
+using support::TempDir;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
+std::string slurp(const std::string& path) { return support::readText(path); }
+void spit(const std::string& path, const std::string& text) { support::writeText(path, text); }
 
 // Distinct epochs across runs, as the real random source gives.
 class SeededRandom final : public util::Random {

@@ -2,6 +2,8 @@
 // crash.
 #include <catch2/catch.hpp>
 
+#include "support/hub_fixture.h"
+
 #include <cstdio>
 #include <string>
 
@@ -20,11 +22,7 @@ using holdfast::store::SnapshotMeta;
 
 namespace {
 
-struct Fixture {
-  holdfast::util::FakeClock clock;
-  holdfast::util::CountingRandom random;
-  Hub hub{holdfast::hub::Limits{}, clock, random};
-};
+using Fixture = support::HubFixture;
 
 std::string header() {
   return "HOLDFAST-STATE 2\nG 7 unclean always boot-1\n";

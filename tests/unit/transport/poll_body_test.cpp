@@ -1,6 +1,8 @@
 // One-shot bodies for longpoll / poll / jsonp: exact bytes and escaping.
 #include <catch2/catch.hpp>
 
+#include "support/json.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,13 +37,7 @@ Context context(Kind kind, std::string callback = {}) {
   return ctx;
 }
 
-rapidjson::Document parse(std::string_view json) {
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  INFO(json);
-  REQUIRE_FALSE(doc.HasParseError());
-  return doc;
-}
+rapidjson::Document parse(std::string_view json) { return support::parseJson(json); }
 
 } // namespace
 

@@ -1,6 +1,8 @@
 // Streaming wire formats: exact bytes, and structure checked by small spec-following parsers.
 #include <catch2/catch.hpp>
 
+#include "support/json.h"
+
 #include <string>
 #include <vector>
 
@@ -39,13 +41,7 @@ size_t count(std::string_view haystack, std::string_view needle) {
   return n;
 }
 
-rapidjson::Document parse(std::string_view json) {
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  INFO(json);
-  REQUIRE_FALSE(doc.HasParseError());
-  return doc;
-}
+rapidjson::Document parse(std::string_view json) { return support::parseJson(json); }
 
 // An event as the WHATWG EventSource parser dispatches it.
 struct SseEvent {
