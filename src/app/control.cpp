@@ -122,6 +122,8 @@ void readPiggyback(Context& ctx, const std::optional<std::string>& session_id,
   }
   ctx.engine.read(startsAfter(s->cursor), [&ctx, id = *session_id,
                                            then = std::move(then)](hub::ReadResult r) {
+    if (r.too_many_channels)
+      return then(std::nullopt);  // the session's channels were collected and cannot come back
     ctx.sessions.touch(id, r.cursor, false);
     ctx.stats.delivered += r.messages.size();
     then(std::move(r));

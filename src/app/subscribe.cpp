@@ -60,8 +60,24 @@ void startStream(Context& ctx, Request& request, const Subscribe& s, const hub::
   request.shrink();
 }
 
+// The read would have created channels past max_channels: 503, and a session this request
+// issued is dropped again (it never served anything).
+void refuseChannels(Context& ctx, Request& request, const Subscribe& s) {
+  if (s.new_session)
+    ctx.sessions.erase(s.session);
+  respondTooManyChannels(ctx, request,
+                         "too many channels (max_channels " +
+                             std::to_string(ctx.config.max_channels) +
+                             "): a channel of this request does not exist and none can be "
+                             "created now; idle channels are collected, retry later");
+}
+
 // Streams catch up on the whole backlog before going live, batch by batch.
 void catchUp(Context& ctx, RequestRef ref, Subscribe s, hub::ReadResult sofar) {
+  if (sofar.too_many_channels) {
+    ctx.resume(ref, [&](Request& request) { refuseChannels(ctx, request, s); });
+    return;
+  }
   if (!sofar.more) {
     ctx.resume(ref, [&](Request& request) { startStream(ctx, request, s, sofar); });
     return;
@@ -69,6 +85,7 @@ void catchUp(Context& ctx, RequestRef ref, Subscribe s, hub::ReadResult sofar) {
   std::vector<hub::Start> starts = startsAfter(sofar.cursor);
   ctx.engine.read(std::move(starts), [&ctx, ref, s = std::move(s),
                                       sofar = std::move(sofar)](hub::ReadResult next) mutable {
+    sofar.too_many_channels = next.too_many_channels;
     sofar.messages.insert(sofar.messages.end(), next.messages.begin(), next.messages.end());
     sofar.cursor = std::move(next.cursor);
     sofar.more = next.more;
@@ -103,6 +120,8 @@ void answerReconnect(Context& ctx, Request& request, const Subscribe& s) {
 }
 
 void answerOrHold(Context& ctx, Request& request, Subscribe& s, hub::ReadResult r) {
+  if (r.too_many_channels)
+    return refuseChannels(ctx, request, s);
   Kind kind = s.ctx.kind;
   if (transport::isStreaming(kind)) {
     catchUp(ctx, request.ref(), std::move(s), std::move(r));

@@ -67,6 +67,14 @@ void dropRows(std::vector<Row>& rows, const Stats& s) {
                   "Unsent bytes queued on all connections.", "", s.output_bytes});
 }
 
+void refusedRows(std::vector<Row>& rows, const Stats& s) {
+  const char* help = "Requests refused at a capacity cap, by cap.";
+  rows.push_back({"refused.channels", "holdfast_refused_total", "counter", help,
+                  label("cap", "max_channels"), s.refused_channels});
+  rows.push_back({"refused.sessions", "holdfast_refused_total", "counter", help,
+                  label("cap", "max_sessions"), s.refused_sessions});
+}
+
 void responseRows(std::vector<Row>& rows, const Stats& s) {
   for (auto [status, count] : s.responses)
     rows.push_back({"", "holdfast_responses_total", "counter", "Responses by HTTP status.",
@@ -87,6 +95,7 @@ std::vector<Row> collect(const Snapshot& snap) {
   heldRows(rows, snap.stats);
   messageRows(rows, snap);
   dropRows(rows, snap.stats);
+  refusedRows(rows, snap.stats);
   responseRows(rows, snap.stats);
   rows.push_back({"uptime", "holdfast_uptime_seconds", "gauge", "Seconds since start.", "",
                   snap.uptime_s});
