@@ -20,6 +20,7 @@
 #include "hub/cursor.h"
 #include "hub/message.h"
 #include "hub/remembered_epochs.h"
+#include "hub/ring.h"
 #include "hub/subscriber.h"
 #include "util/clock.h"
 #include "util/random.h"
@@ -48,7 +49,7 @@ public:
   uint64_t lastSeq() const { return last_seq_; }
   // Seq of the oldest buffered message, or lastSeq()+1 when nothing is buffered.
   uint64_t firstSeq() const { return ring_.empty() ? last_seq_ + 1 : ring_.front()->seq; }
-  const std::deque<MessagePtr>& messages() const { return ring_; }
+  const Ring& messages() const { return ring_; }
   size_t bytes() const { return bytes_; }
   size_t subscriberCount() const { return subscribers_.size(); }
   int64_t lastPublishMs() const { return last_publish_wall_ms_; }  // wall clock, 0 = never
@@ -58,7 +59,7 @@ private:
   std::string name_;
   std::string epoch_;
   uint64_t last_seq_ = 0;
-  std::deque<MessagePtr> ring_;
+  Ring ring_;
   size_t bytes_ = 0;
   std::unordered_set<Subscriber*> subscribers_;
   int64_t last_publish_wall_ms_ = 0;
