@@ -139,6 +139,8 @@ void readPiggyback(Context& ctx, const std::optional<std::string>& session_id,
                                            then = std::move(then)](hub::ReadResult r) {
     if (r.unavailable)
       return then(std::nullopt); // the publish itself succeeded; no piggyback this time
+    if (r.too_many_channels)
+      return then(std::nullopt);  // the session's channels were collected and cannot come back
     ctx.sessions.touch(id, r.cursor, false);
     ctx.stats.delivered += r.messages.size();
     then(std::move(r));

@@ -45,7 +45,9 @@ void answerPublished(Context& ctx, Request& request, const std::vector<engine::P
 }
 
 void refused(Context& ctx, Request& request, const engine::PublishOutcome& outcome) {
-  if (outcome.status == engine::PublishOutcome::Status::kUnavailable)
+  if (outcome.status == engine::PublishOutcome::Status::kTooManyChannels)
+    respondTooManyChannels(ctx, request, outcome.error);
+  else if (outcome.status == engine::PublishOutcome::Status::kUnavailable)
     respondError(ctx, request, 503, "unavailable", outcome.error, "Retry-After: 1\r\n");
   else
     respondError(ctx, request, 507, "too_large", outcome.error + "; nothing was published");

@@ -1,6 +1,8 @@
 // CGI response helpers.
 #include "app/respond.h"
 
+#include <algorithm>
+
 #include "util/json_writer.h"
 
 namespace holdfast::app {
@@ -84,6 +86,13 @@ void respondError(Context& ctx, Request& request, int status, std::string_view c
   util::JsonWriter w;
   w.startObject().key("error").string(code).key("message").string(message).endObject();
   respondJson(ctx, request, status, w.finish(), extra);
+}
+
+void respondTooManyChannels(Context& ctx, Request& request, std::string_view message) {
+  ++ctx.stats.refused_channels;
+  uint64_t retry = std::clamp<uint64_t>(ctx.config.channel_idle, 1, 60);
+  respondError(ctx, request, 503, "too_many_channels", message,
+               "Retry-After: " + std::to_string(retry) + "\r\n");
 }
 
 void respondPreflight(Context& ctx, Request& request) {

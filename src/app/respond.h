@@ -29,6 +29,9 @@ void respondJson(Context& ctx, Request& request, int status, std::string_view js
 // {"error":"<code>","message":"<message>"}
 void respondError(Context& ctx, Request& request, int status, std::string_view code,
                   std::string_view message, std::string_view extra = {});
+// 503 too_many_channels with Retry-After (channel_idle, at most 60 s: when an idle channel
+// can next be collected), counted in refused_channels. `message` comes from the engine.
+void respondTooManyChannels(Context& ctx, Request& request, std::string_view message);
 // CORS preflight (OPTIONS): 204 with the allowed methods/headers, or 403 for other origins.
 void respondPreflight(Context& ctx, Request& request);
 // "X-Holdfast-Session: ID\r\n", or empty without a session.

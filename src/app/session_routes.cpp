@@ -113,9 +113,17 @@ void changeChannels(Ctl& c, const std::string& id, session::Session& s, bool sub
   if (!mayAdd(c, s, *chs) || !c.storageUp())
     return;
   Context& ctx = c.ctx;
-  ctx.engine.heads(std::move(*chs), [&ctx, ref = c.request.ref(), id](hub::Cursor heads) {
+  ctx.engine.heads(std::move(*chs), [&ctx, ref = c.request.ref(), id](
+                                        std::optional<hub::Cursor> heads) {
+    if (!heads) {
+      ctx.resume(ref, [&](Request& request) {
+        respondTooManyChannels(ctx, request,
+                               "too many channels (max_channels): nothing was subscribed");
+      });
+      return;
+    }
     if (session::Session* now = ctx.sessions.find(id))
-      addChannels(ctx, *now, heads);
+      addChannels(ctx, *now, *heads);
     answer(ctx, ref, id, true);
   });
 }

@@ -66,8 +66,24 @@ void unavailable(Context& ctx, Request& request) {
                "Retry-After: 1\r\n");
 }
 
+// The read would have created channels past max_channels: 503, and a session this request
+// issued is dropped again (it never served anything).
+void refuseChannels(Context& ctx, Request& request, const Subscribe& s) {
+  if (s.new_session)
+    ctx.sessions.erase(s.session);
+  respondTooManyChannels(ctx, request,
+                         "too many channels (max_channels " +
+                             std::to_string(ctx.config.max_channels) +
+                             "): a channel of this request does not exist and none can be "
+                             "created now; idle channels are collected, retry later");
+}
+
 // Streams catch up on the whole backlog before going live, batch by batch.
 void catchUp(Context& ctx, RequestRef ref, Subscribe s, hub::ReadResult sofar) {
+  if (sofar.too_many_channels) {
+    ctx.resume(ref, [&](Request& request) { refuseChannels(ctx, request, s); });
+    return;
+  }
   if (!sofar.more) {
     ctx.resume(ref, [&](Request& request) { startStream(ctx, request, s, sofar); });
     return;
@@ -79,6 +95,7 @@ void catchUp(Context& ctx, RequestRef ref, Subscribe s, hub::ReadResult sofar) {
       ctx.resume(ref, [&](Request& request) { unavailable(ctx, request); });
       return;
     }
+    sofar.too_many_channels = next.too_many_channels;
     sofar.messages.insert(sofar.messages.end(), next.messages.begin(), next.messages.end());
     sofar.cursor = std::move(next.cursor);
     sofar.more = next.more;
@@ -113,6 +130,8 @@ void answerReconnect(Context& ctx, Request& request, const Subscribe& s) {
 }
 
 void answerOrHold(Context& ctx, Request& request, Subscribe& s, hub::ReadResult r) {
+  if (r.too_many_channels)
+    return refuseChannels(ctx, request, s);
   Kind kind = s.ctx.kind;
   if (transport::isStreaming(kind)) {
     catchUp(ctx, request.ref(), std::move(s), std::move(r));

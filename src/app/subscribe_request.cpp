@@ -90,11 +90,23 @@ std::optional<BadRequest> parseTimeout(Context& ctx, const http::Query& q, Subsc
   return std::nullopt;
 }
 
+// Sessions expire session_ttl after their last request; Retry-After says so (at most 60 s).
+BadRequest tooManySessions(Context& ctx) {
+  ++ctx.stats.refused_sessions;
+  uint64_t retry = std::clamp<uint64_t>(ctx.config.session_ttl, 1, 60);
+  return BadRequest{503, "too_many_sessions",
+                    "too many sessions: " + std::to_string(ctx.config.max_sessions) +
+                        " are live (max_sessions); retry later or subscribe without a session",
+                    "Retry-After: " + std::to_string(retry) + "\r\n"};
+}
+
 std::optional<BadRequest> parseSession(Context& ctx, const http::Query& q, Subscribe& s) {
   const std::string* id = q.get("session");
   if (!id)
     return std::nullopt;
   if (*id == "new") {
+    if (ctx.sessions.size() >= ctx.config.max_sessions)
+      return tooManySessions(ctx);
     s.session = ctx.sessions.create();
     s.new_session = true;
     return std::nullopt;

@@ -37,11 +37,15 @@ struct Config {
   uint64_t buffer_bytes = 4ull << 20;   // per channel
   uint64_t memory_limit = 256ull << 20; // all buffers
   uint64_t batch_max = 1000;            // messages in one response
+  uint64_t max_channels = 100000;       // channels in memory; past it creating one is a 503
+  uint64_t channel_idle = 60;           // seconds before an empty, unsubscribed channel never
+                                        // published to is collected
 
   // Requests
   uint64_t poll_timeout = 25;     // long-poll hold (default and cap), seconds
   uint64_t heartbeat = 25;        // streaming heartbeat interval, seconds
   uint64_t session_ttl = 60;      // seconds
+  uint64_t max_sessions = 100000; // live sessions; past it session=new is a 503
   uint64_t max_stream_age = 3600; // seconds
   uint64_t max_body = 1ull << 20; // request body bytes
   uint64_t max_channels_per_request = 64;

@@ -135,6 +135,9 @@ void validateLimits(const Config& c, Checker& check) {
   check.range("poll_timeout", c.poll_timeout, 1, 3600);
   check.range("heartbeat", c.heartbeat, 1, 3600);
   check.range("session_ttl", c.session_ttl, 1, UINT64_MAX);
+  check.range("max_sessions", c.max_sessions, 1, UINT64_MAX);
+  check.range("max_channels", c.max_channels, 1, UINT64_MAX);
+  check.range("channel_idle", c.channel_idle, 1, UINT64_MAX);
   check.range("max_body", c.max_body, 1, UINT64_MAX);
   check.range("max_channels_per_request", c.max_channels_per_request, 1, 1024);
   check.range("max_output_buffer", c.max_output_buffer, 4096, UINT64_MAX);

@@ -29,6 +29,12 @@
 //   fan-out to this node's subscribers may come after its `done`; `subscribers` in Published
 //   and ChannelInfo counts what the engine can see (Redis: nodes that received the message;
 //   this node's subscribers in info).
+// - Channel cap (hub::Limits::max_channels): publish, read and heads never create a channel
+//   past it. A call that would is refused whole, creating nothing: publish answers
+//   kTooManyChannels, read a ReadResult with too_many_channels set, heads std::nullopt. The
+//   handlers answer 503 too_many_channels with Retry-After (docs/api.md). Channels that exist
+//   are always served. An engine without a local channel table may apply the cap to whatever
+//   per-channel state it keeps on this node.
 #pragma once
 
 #include <cstdint>
@@ -63,6 +69,7 @@ struct PublishOutcome {
     kOk,          // every item stored, `results` has one entry per item in order
     kTooLarge,    // an item exceeds buffer_bytes or memory_limit: nothing stored (507)
     kUnavailable, // storage unreachable: nothing stored (503 + Retry-After)
+    kTooManyChannels, // an item would create a channel past max_channels: nothing stored (503)
   };
   Status status = Status::kOk;
   std::vector<Published> results;
@@ -117,7 +124,7 @@ class Engine {
 public:
   using PublishDone = std::function<void(PublishOutcome)>;
   using ReadDone = std::function<void(hub::ReadResult)>;
-  using HeadsDone = std::function<void(hub::Cursor)>;
+  using HeadsDone = std::function<void(std::optional<hub::Cursor>)>;  // nullopt: channel cap
   using InfoDone = std::function<void(std::optional<ChannelInfo>)>;
   using ListDone = std::function<void(ChannelPage)>;
   using RemoveDone = std::function<void(RemoveOutcome)>;
@@ -127,9 +134,11 @@ public:
   // Stores `items` (all or nothing) and fans each out to its channel's subscribers.
   virtual void publish(std::vector<PublishItem> items, PublishDone done) = 0;
   // The backlog after each start point, with the resume/gap rules of DESIGN §2. Touches (and
-  // so creates) every channel named. Channels in `starts` are distinct.
+  // so creates) every channel named, or none past the channel cap (too_many_channels).
+  // Channels in `starts` are distinct.
   virtual void read(std::vector<hub::Start> starts, ReadDone done) = 0;
-  // The position a new subscriber of each channel is at now (creating missing channels).
+  // The position a new subscriber of each channel is at now (creating missing channels), or
+  // nullopt when creating them would pass the channel cap (nothing created).
   virtual void heads(std::vector<std::string> channels, HeadsDone done) = 0;
 
   // Subscribes to every channel of `from`: the subscriber gets every message published after

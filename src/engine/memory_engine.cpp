@@ -15,6 +15,8 @@ hub::Limits hubLimits(const config::Config& c) {
   l.max_bytes = c.buffer_bytes;
   l.memory_limit = c.memory_limit;
   l.batch_max = c.batch_max;
+  l.max_channels = c.max_channels;
+  l.channel_idle_ms = static_cast<int64_t>(c.channel_idle) * 1000;
   return l;
 }
 
@@ -38,10 +40,46 @@ std::string MemoryEngine::refusal(const PublishItem& item) const {
   return hub_.refusal(item.channel, item.event, item.data, item.data_is_json);
 }
 
+namespace {
+
+// The outcome of a publish the hub refused at `channel` (the items before it are stored when
+// the refusal is the journal's, see engine.h).
+PublishOutcome failure(hub::PublishResult r, const std::string& channel) {
+  using S = PublishOutcome::Status;
+  PublishOutcome outcome;
+  switch (r.status) {
+  case hub::PublishResult::Status::kUnavailable:
+    outcome.status = S::kUnavailable;
+    outcome.error = "history could not be stored, " + channel +
+                    " and the rest were not published: " + r.error;
+    return outcome;
+  case hub::PublishResult::Status::kTooManyChannels: outcome.status = S::kTooManyChannels; break;
+  case hub::PublishResult::Status::kTooLarge:
+  case hub::PublishResult::Status::kOk: outcome.status = S::kTooLarge; break;
+  }
+  outcome.error = std::move(r.error);
+  return outcome;
+}
+
+} // namespace
+
+bool MemoryEngine::roomFor(const std::vector<PublishItem>& items) const {
+  std::vector<std::string_view> names;
+  names.reserve(items.size());
+  for (const PublishItem& item : items)
+    names.push_back(item.channel);
+  return hub_.mayCreate(names);
+}
+
 // Several items are checked before the first is stored, so a refusal stores nothing. One item
 // needs no pre-check: the hub refuses it before consuming anything.
 void MemoryEngine::publish(std::vector<PublishItem> items, PublishDone done) {
   PublishOutcome outcome;
+  if (!roomFor(items)) {
+    outcome.status = PublishOutcome::Status::kTooManyChannels;
+    outcome.error = hub_.tooManyChannels() + "; nothing was published";
+    return done(std::move(outcome));
+  }
   for (size_t i = 0; items.size() > 1 && i < items.size(); ++i) {
     if (std::string why = refusal(items[i]); !why.empty()) {
       outcome.status = PublishOutcome::Status::kTooLarge;
@@ -51,16 +89,8 @@ void MemoryEngine::publish(std::vector<PublishItem> items, PublishDone done) {
   }
   for (const PublishItem& item : items) {
     hub::PublishResult r = hub_.publish(item.channel, item.event, item.data, item.data_is_json);
-    if (r.status != hub::PublishResult::Status::kOk) {
-      bool stored = r.status == hub::PublishResult::Status::kUnavailable;
-      outcome.status = stored ? PublishOutcome::Status::kUnavailable
-                              : PublishOutcome::Status::kTooLarge;
-      outcome.error = stored ? "history could not be stored, " + item.channel +
-                                   " and the rest were not published: " + r.error
-                             : std::move(r.error);
-      outcome.results.clear();
-      return done(std::move(outcome));
-    }
+    if (r.status != hub::PublishResult::Status::kOk)
+      return done(failure(std::move(r), item.channel));
     outcome.results.push_back(Published{item.channel, r.message->id(), r.subscribers});
   }
   done(std::move(outcome));
@@ -71,6 +101,8 @@ void MemoryEngine::read(std::vector<hub::Start> starts, ReadDone done) {
 }
 
 void MemoryEngine::heads(std::vector<std::string> channels, HeadsDone done) {
+  if (!hub_.mayCreate({channels.begin(), channels.end()}))
+    return done(std::nullopt);
   hub::Cursor cursor;
   cursor.reserve(channels.size());
   for (const std::string& channel : channels)

@@ -55,6 +55,8 @@ public:
 
   // The reason `item` cannot be stored under the current limits, or empty when it fits.
   std::string refusal(const PublishItem& item) const;
+  // Whether the channels `items` would create fit under max_channels.
+  bool roomFor(const std::vector<PublishItem>& items) const;
 
 private:
   hub::Hub hub_;
@@ -65,7 +67,8 @@ private:
   const util::Clock* clock_ = nullptr;
 };
 
-// The hub limits a configuration sets (buffer_* keys, memory_limit, batch_max).
+// The hub limits a configuration sets (buffer_* keys, memory_limit, batch_max, max_channels,
+// channel_idle).
 hub::Limits hubLimits(const config::Config& config);
 
 // Describes a buffered channel (shared by info and list).

@@ -113,7 +113,9 @@ Position endPosition(const Slice& s) {
 } // namespace
 
 Hub::Hub(Limits limits, const util::Clock& clock, util::Random& random)
-    : limits_(limits), clock_(clock), random_(random) {}
+    : limits_(limits), clock_(clock), random_(random) {
+  remembered_.setCapacity(limits.max_channels);
+}
 
 Channel& Hub::create(std::string_view name, std::string epoch) {
   assert(isValidChannelName(name) && isValidEpoch(epoch));
@@ -126,8 +128,10 @@ Channel& Hub::create(std::string_view name, std::string epoch) {
 
 Channel& Hub::touch(std::string_view name) {
   Channel* channel = find(name);
-  if (!channel)
-    channel = &create(name, random_.token(kEpochBytes));
+  if (!channel) {
+    std::string epoch = remembered_.recall(name);
+    channel = &create(name, epoch.empty() ? random_.token(kEpochBytes) : std::move(epoch));
+  }
   channel->last_active_ms_ = clock_.nowMs();
   return *channel;
 }
@@ -141,6 +145,16 @@ const Channel* Hub::find(std::string_view name) const {
   auto it = channels_.find(name);
   return it == channels_.end() ? nullptr : it->second.get();
 }
+
+bool Hub::mayCreate(const std::vector<std::string_view>& names) const {
+  std::unordered_set<std::string_view> missing;
+  for (std::string_view name : names) {
+    if (!find(name))
+      missing.insert(name);
+  }
+  return channels_.size() + missing.size() <= limits_.max_channels;
+}
+
 
 // --- Buffer bookkeeping: every change to a ring goes through append/dropFront/dropAll, which
 // keep the channel's and the hub's byte and message totals and the `oldest_` index in step.
@@ -218,6 +232,12 @@ void Hub::erase(ChannelMap::iterator it) {
 PublishResult Hub::publish(std::string_view channel, std::string_view event, std::string_view data,
                            bool data_is_json) {
   int64_t now = clock_.nowMs();
+  if (!mayCreate({channel})) {
+    PublishResult refused;
+    refused.status = PublishResult::Status::kTooManyChannels;
+    refused.error = tooManyChannels();
+    return refused;
+  }
   Channel& ch = touch(channel);
   assert(ch.last_seq_ < std::numeric_limits<uint64_t>::max());
   MessagePtr message = makeMessage(ch.name(), ch.epoch(), ch.last_seq_ + 1, std::string(event),
@@ -272,6 +292,11 @@ std::string Hub::refusal(std::string_view channel, std::string_view event, std::
                         ->cost());
 }
 
+std::string Hub::tooManyChannels() const {
+  return "too many channels: " + std::to_string(limits_.max_channels) +
+         " exist (max_channels); idle ones are collected, retry later";
+}
+
 std::string Hub::refusalFor(size_t cost) const {
   if (cost <= limits_.max_bytes && cost <= limits_.memory_limit)
     return {};
@@ -286,6 +311,15 @@ std::string Hub::refusalFor(size_t cost) const {
 
 ReadResult Hub::read(const std::vector<Start>& starts) {
   int64_t now = clock_.nowMs();
+  std::vector<std::string_view> names;
+  names.reserve(starts.size());
+  for (const Start& s : starts)
+    names.push_back(s.channel);
+  if (!mayCreate(names)) {
+    ReadResult refused;
+    refused.too_many_channels = true;
+    return refused;
+  }
   // Touch and age every channel first, so no later eviction can shift a computed slice.
   std::vector<Channel*> channels;
   channels.reserve(starts.size());
@@ -351,8 +385,10 @@ void Hub::unsubscribeAll(Subscriber& subscriber) {
 DeleteResult Hub::deleteChannel(std::string_view name) {
   assert(!in_fanout_ && "deleteChannel during fan-out");
   auto it = channels_.find(name);
-  if (it == channels_.end())
+  if (it == channels_.end()) {
+    remembered_.forget(name);  // a re-created channel gets a new epoch, as after any delete
     return DeleteResult{DeleteResult::Status::kNotFound, {}};
+  }
   DeleteResult result{DeleteResult::Status::kDeleted, {}};
   if (log_ && !log_->logDelete(name, result.error)) {
     result.status = DeleteResult::Status::kUnavailable;
@@ -384,10 +420,25 @@ void Hub::sweep() {
   enforceMemoryLimit();
   std::erase_if(channels_, [&](const auto& entry) {
     const Channel& ch = *entry.second;
+    if (!collectable(ch, now))
+      return false;
     // Empty rings hold no `oldest_` entry and no bytes, so erasing needs no other bookkeeping.
-    return ch.ring_.empty() && ch.subscribers_.empty() &&
-           now - ch.last_active_ms_ > limits_.max_age_ms;
+    if (ch.lastSeq() == 0)
+      remembered_.remember(ch.name(), ch.epoch());
+    return true;
   });
+}
+
+// Empty, unsubscribed and idle: channel_idle_ms (or max_age_ms when shorter) for a channel
+// never published to (its epoch is remembered, so collecting it early loses nothing),
+// max_age_ms for one with history (its epoch is not reused: a journal replays an epoch only
+// from seq 1, and the compacted snapshot no longer has the collected channel).
+bool Hub::collectable(const Channel& ch, int64_t now_ms) const {
+  if (!ch.ring_.empty() || !ch.subscribers_.empty())
+    return false;
+  int64_t idle = ch.lastSeq() == 0 ? std::min(limits_.channel_idle_ms, limits_.max_age_ms)
+                                    : limits_.max_age_ms;
+  return now_ms - ch.last_active_ms_ > idle;
 }
 
 std::vector<const Channel*> Hub::list(std::string_view after, size_t limit) const {
@@ -403,10 +454,14 @@ std::vector<const Channel*> Hub::list(std::string_view after, size_t limit) cons
   return out;
 }
 
-void Hub::setLimits(const Limits& limits) { limits_ = limits; }
+void Hub::setLimits(const Limits& limits) {
+  limits_ = limits;
+  remembered_.setCapacity(limits.max_channels);
+}
 
 HubStats Hub::stats() const {
-  return HubStats{published_, evicted_, channels_.size(), total_messages_, total_bytes_};
+  return HubStats{published_,     evicted_,     channels_.size(),
+                  total_messages_, total_bytes_, remembered_.size()};
 }
 
 void Hub::forEachChannel(const std::function<void(const Channel&)>& fn) const {
@@ -423,6 +478,7 @@ Channel& Hub::restore(std::string_view name, std::string_view epoch, uint64_t la
   assert(!in_fanout_);
   int64_t now = clock_.nowMs();
   int64_t wall = clock_.wallMs();
+  remembered_.forget(name);
   Channel* ch = find(name);
   if (ch) {
     dropAll(*ch);

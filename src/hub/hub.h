@@ -19,6 +19,8 @@
 
 #include "hub/cursor.h"
 #include "hub/message.h"
+#include "hub/remembered_epochs.h"
+#include "hub/ring.h"
 #include "hub/subscriber.h"
 #include "util/clock.h"
 #include "util/random.h"
@@ -31,6 +33,12 @@ struct Limits {
   size_t max_bytes = 4 * 1024 * 1024;      // per channel (Message::cost sum)
   size_t memory_limit = 256 * 1024 * 1024; // all channels together
   size_t batch_max = 1000;                 // messages returned by one read
+  // Channels in memory (live ones; remembered epochs do not count). A read, head or publish
+  // that would create a channel past it is refused; 0 is not allowed (config validates).
+  size_t max_channels = 100000;
+  // An empty channel nobody subscribes to, never published to, is collected this long after
+  // its last use (channels with history linger max_age_ms, see Hub::sweep).
+  int64_t channel_idle_ms = 60 * 1000;
 };
 
 class Channel {
@@ -41,7 +49,7 @@ public:
   uint64_t lastSeq() const { return last_seq_; }
   // Seq of the oldest buffered message, or lastSeq()+1 when nothing is buffered.
   uint64_t firstSeq() const { return ring_.empty() ? last_seq_ + 1 : ring_.front()->seq; }
-  const std::deque<MessagePtr>& messages() const { return ring_; }
+  const Ring& messages() const { return ring_; }
   size_t bytes() const { return bytes_; }
   size_t subscriberCount() const { return subscribers_.size(); }
   int64_t lastPublishMs() const { return last_publish_wall_ms_; }  // wall clock, 0 = never
@@ -51,7 +59,7 @@ private:
   std::string name_;
   std::string epoch_;
   uint64_t last_seq_ = 0;
-  std::deque<MessagePtr> ring_;
+  Ring ring_;
   size_t bytes_ = 0;
   std::unordered_set<Subscriber*> subscribers_;
   int64_t last_publish_wall_ms_ = 0;
@@ -89,6 +97,9 @@ struct ReadResult {
   // The engine's storage was unreachable: nothing was read, the other fields are empty, and
   // the request is answered 503 + Retry-After (never set by the hub itself).
   bool unavailable = false;
+  // The read named channels that do not exist and creating them would pass max_channels:
+  // nothing was read or created (HTTP 503 too_many_channels). Every other field is empty.
+  bool too_many_channels = false;
 };
 
 struct PublishResult {
@@ -96,6 +107,7 @@ struct PublishResult {
     kOk,          // buffered and fanned out
     kTooLarge,    // larger than a buffer limit (HTTP 507); nothing changed
     kUnavailable, // the HistoryLog refused it (HTTP 503); nothing changed, seq not consumed
+    kTooManyChannels, // the channel does not exist and max_channels is reached (HTTP 503)
   };
   Status status = Status::kOk;
   MessagePtr message;        // set when kOk
@@ -133,6 +145,7 @@ struct HubStats {
   size_t channels = 0;
   size_t buffered = 0;
   size_t buffered_bytes = 0;
+  size_t remembered = 0;  // epochs of collected unpublished channels (see Hub::touch)
 };
 
 class Hub {
@@ -141,7 +154,9 @@ public:
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
-  // Returns the channel, creating it (new epoch, seq 0) when missing. Name must be valid.
+  // Returns the channel, creating it at seq 0 when missing: with the epoch it had when sweep()
+  // collected it unpublished (so a cursor CH:EPOCH-0 stays exact), else a new random epoch.
+  // Name must be valid. Not capped: callers check mayCreate() first.
   Channel& touch(std::string_view name);
   Channel* find(std::string_view name);
   const Channel* find(std::string_view name) const;
@@ -158,7 +173,13 @@ public:
 
   // Resolves start points into the pending backlog (touches every channel and ages it out).
   // Channels in `starts` must be distinct (parseCursor/parseChannelList reject duplicates).
+  // When the missing ones would pass max_channels, touches nothing: too_many_channels.
   ReadResult read(const std::vector<Start>& starts);
+  // Whether the channels of `names` that do not exist yet (duplicates counted once) can be
+  // created without passing max_channels.
+  bool mayCreate(const std::vector<std::string_view>& names) const;
+  // The message of a too_many_channels refusal.
+  std::string tooManyChannels() const;
   // The position a fresh subscriber on `channel` is at now: {name, epoch, lastSeq}.
   Position head(std::string_view channel);
 
@@ -170,8 +191,9 @@ public:
   // kNotFound if no such channel; kUnavailable (nothing changed) if the HistoryLog refused.
   DeleteResult deleteChannel(std::string_view name);
 
-  // Evicts messages older than max_age and removes channels that are empty, unsubscribed and
-  // idle for max_age. Call periodically.
+  // Evicts messages older than max_age and removes channels that are empty and unsubscribed:
+  // never published to and idle for channel_idle_ms (their epoch is remembered, see touch()),
+  // or with history and idle for max_age_ms. Call periodically.
   void sweep();
 
   // Channels sorted by name, starting after `after` (exclusive), at most `limit`.
@@ -210,6 +232,7 @@ private:
   void enforceMemoryLimit();
   size_t fanOut(const Channel& channel, const MessagePtr& message);  // subscribers that took it
   std::string refusalFor(size_t cost) const;
+  bool collectable(const Channel& channel, int64_t now_ms) const;
   bool in_fanout_ = false;
   HistoryLog* log_ = nullptr;
 
@@ -226,6 +249,7 @@ private:
   size_t total_messages_ = 0;
   uint64_t published_ = 0;
   uint64_t evicted_ = 0;
+  RememberedEpochs remembered_;  // epochs of channels collected before their first message
 };
 
 } // namespace holdfast::hub

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <malloc.h>
+
 #include "util/json.h"
 
 namespace holdfast::hub {
@@ -21,9 +23,13 @@ std::string_view trimJson(std::string_view text) {
 }
 
 // {"channel":"..","id":"EPOCH-SEQ","event":"..","data":<data>,"time":<ms>}
+// The fixed text of the object (keys, quotes, braces: 49 bytes) plus a 20-digit seq, a '-' and
+// a 20-digit time, rounded up.
+constexpr size_t kJsonFrame = 96;
+
 std::string renderJson(const Message& m, std::string_view data, bool data_is_json) {
   std::string out;
-  out.reserve(64 + m.channel.size() + m.epoch.size() + m.event.size() + data.size());
+  out.reserve(kJsonFrame + m.channel.size() + m.epoch.size() + m.event.size() + data.size());
   out += "{\"channel\":";
   util::appendJsonString(out, m.channel);
   out += ",\"id\":";
@@ -41,8 +47,26 @@ std::string renderJson(const Message& m, std::string_view data, bool data_is_jso
   out += ",\"time\":";
   out += std::to_string(m.time_ms);
   out += '}';
+  // Escaping a non-JSON body can outgrow the reservation, and the string then doubles its
+  // capacity: keep only what the message needs, it is buffered for a long time (and a copy,
+  // as restore() makes, then costs the same).
+  out.shrink_to_fit();
   return out;
 }
+
+// Heap bytes behind `s`: none inside the small-string buffer, else the chunk malloc handed out
+// and its size word.
+size_t heapBytes(const std::string& s) {
+  static const size_t kInline = std::string().capacity();
+  if (s.capacity() <= kInline)
+    return 0;
+  return malloc_usable_size(const_cast<char*>(s.data())) + sizeof(size_t);
+}
+
+// make_shared's one chunk: the control block (vtable pointer, two counts) and the Message, with
+// the chunk's size word, rounded to malloc's 16-byte granule.
+constexpr size_t kBlockBytes =
+    (sizeof(Message) + 2 * sizeof(void*) + sizeof(size_t) + 15) / 16 * 16;
 
 } // namespace
 
@@ -59,6 +83,10 @@ MessagePtr makeMessage(std::string channel, std::string epoch, uint64_t seq, std
   m->order = order;
   m->json = renderJson(*m, data, data_is_json);
   return m;
+}
+
+size_t Message::cost() const {
+  return kBlockBytes + heapBytes(channel) + heapBytes(epoch) + heapBytes(event) + heapBytes(json);
 }
 
 bool isValidEventName(std::string_view name) {

@@ -24,8 +24,11 @@ struct Message {
   uint64_t order = 0;  // hub-wide publish counter: merges channels in publish order
 
   std::string id() const { return epoch + "-" + std::to_string(seq); }
-  // Bytes charged against buffer limits.
-  size_t cost() const { return sizeof(Message) + channel.size() + epoch.size() + event.size() + json.size(); }
+  // Bytes charged against buffer limits: what the allocator really holds for the message (its
+  // make_shared block and every string that left the small-string buffer, each by
+  // malloc_usable_size plus the chunk header), so memory_limit bounds the heap and not just
+  // the payload. Stable for a given message (its strings never change).
+  size_t cost() const;
 };
 
 using MessagePtr = std::shared_ptr<const Message>;

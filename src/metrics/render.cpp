@@ -80,6 +80,14 @@ void storageRows(std::vector<Row>& rows, const Snapshot& snap) {
                   "Redis links ready again after a loss.", "", h.reconnects});
 }
 
+void refusedRows(std::vector<Row>& rows, const Stats& s) {
+  const char* help = "Requests refused at a capacity cap, by cap.";
+  rows.push_back({"refused.channels", "holdfast_refused_total", "counter", help,
+                  label("cap", "max_channels"), s.refused_channels});
+  rows.push_back({"refused.sessions", "holdfast_refused_total", "counter", help,
+                  label("cap", "max_sessions"), s.refused_sessions});
+}
+
 void responseRows(std::vector<Row>& rows, const Stats& s) {
   for (auto [status, count] : s.responses)
     rows.push_back({"", "holdfast_responses_total", "counter", "Responses by HTTP status.",
@@ -101,6 +109,7 @@ std::vector<Row> collect(const Snapshot& snap) {
   messageRows(rows, snap);
   dropRows(rows, snap.stats);
   storageRows(rows, snap);
+  refusedRows(rows, snap.stats);
   responseRows(rows, snap.stats);
   rows.push_back({"uptime", "holdfast_uptime_seconds", "gauge", "Seconds since start.", "",
                   snap.uptime_s});

@@ -24,6 +24,9 @@ struct Stats {
   // the event layer to what the file descriptor limit leaves after the control reserve.
   uint64_t data_capacity = UINT64_MAX;
   uint64_t timeouts = 0;       // connections closed by request_timeout
+  uint64_t refused_channels = 0; // requests refused: they would create a channel past
+                                 // max_channels (503 too_many_channels)
+  uint64_t refused_sessions = 0; // session=new refused past max_sessions (503)
   int64_t started_ms = 0;
   uint64_t pid = 0;            // this process (it changes across a hand-over restart)
 

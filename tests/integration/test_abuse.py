@@ -171,3 +171,86 @@ def test_control_socket_answers_while_data_connections_exhaust_descriptors(tmp_p
         assert code == 0, text[-3000:]
         assert harness.sanitizer_report(text) is None
         assert text.count("file descriptors") <= 3, "the warning is not rate-limited"
+
+
+# ---- capacity caps -------------------------------------------------------------------------
+
+def data_poll(env, path):
+    return harness.fcgi_call(env.data_socket, "GET", "/push/sub/" + path)
+
+
+@pytest.mark.holdfast(args=["--max-channels", "40", "--channel-idle", "1"], lighttpd=False)
+def test_channels_past_max_channels_get_503_and_idle_ones_are_collected(env):
+    for i in range(40):
+        assert data_poll(env, "new%d?transport=poll" % i).status == 200
+    cursor = data_poll(env, "new0?transport=poll").json()["cursor"]
+    over = data_poll(env, "new40?transport=poll")
+    assert_error(over, 503, "too_many_channels")
+    assert over.header("Retry-After") == "1"  # channel_idle
+    assert_error(env.fcgi_ctl("POST", "/pub/new41", '{"a":1}', content_type="application/json"),
+                 503, "too_many_channels")
+    assert env.fcgi_ctl("POST", "/pub/new1", '{"a":1}',
+                        content_type="application/json").status == 202  # existing: served
+    s = env.stats()
+    assert s["channels"] == 40 and s["refused"]["channels"] == 2, s
+    metrics = env.fcgi_ctl("GET", "/metrics").body.decode()
+    assert 'holdfast_refused_total{cap="max_channels"} 2' in metrics
+    # empty, unsubscribed, never published: collected after channel_idle (1 s) + one sweep
+    harness.wait_until(lambda: env.stats()["channels"] <= 1, 5, what="idle channels collected")
+    assert data_poll(env, "new40?transport=poll").status == 200
+    back = data_poll(env, "new0?transport=poll&cursor=" + cursor).json()
+    assert "gap" not in back and back["cursor"] == cursor, back
+
+
+@pytest.mark.holdfast(args=["--max-sessions", "5"], lighttpd=False)
+def test_sessions_past_max_sessions_get_503(env):
+    ids = []
+    for _ in range(5):
+        r = data_poll(env, "s?transport=poll&session=new")
+        assert r.status == 200
+        ids.append(r.json()["session"])
+    assert_error(data_poll(env, "s?transport=poll&session=new"), 503, "too_many_sessions")
+    assert data_poll(env, "s?transport=poll&session=" + ids[0]).status == 200
+    assert data_poll(env, "s?transport=poll").status == 200
+    s = env.stats()
+    assert s["sessions"] == 5 and s["refused"]["sessions"] == 1, s
+
+
+# Fixed overhead allowed on top of 1.25 x memory_limit (docs/performance.md, "Memory under
+# publish churn"): allocator arenas and free lists, connection and request buffers.
+CHURN_FIXED_OVERHEAD = 8 << 20
+
+
+def vm_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s for pid %d" % (key, pid))
+
+
+@pytest.mark.holdfast(args=["--memory-limit", "16MiB", "--buffer-messages", "100"],
+                      lighttpd=False)
+def test_rss_stays_within_the_memory_limit_under_publish_churn(env):
+    pid = env.hf.proc.pid
+    with open("/proc/%d/maps" % pid) as f:
+        if "libasan" in f.read():
+            pytest.skip("RSS bound is for a release build (ASan keeps freed memory)")
+    baseline = vm_kib(pid, "VmRSS") * 1024
+    conn = harness.FcgiConnection(env.control_socket, timeout=10)
+    headers = {"Authorization": "Bearer " + harness.PUBLISH_KEY}
+    pad = "x" * 10224
+    deadline = time.monotonic() + 60
+    try:
+        for i in range(4800):  # 3 x 16 MiB of 10 KiB messages over 100 channels
+            assert time.monotonic() < deadline, "churn took over 60 s"
+            body = '{"n":%d,"p":"%s"}' % (i, pad)
+            conn.request("POST", "/push/ctl/pub/churn%d" % (i % 100), body, headers,
+                         keep_conn=True, content_type="application/json")
+            assert conn.read_response(1).status == 202
+    finally:
+        conn.close()
+    s = env.stats()
+    assert s["messages"]["evicted"] > 0 and s["messages"]["buffered_bytes"] <= 16 << 20, s
+    growth = vm_kib(pid, "VmRSS") * 1024 - baseline
+    assert growth <= 1.25 * (16 << 20) + CHURN_FIXED_OVERHEAD, (growth, s)

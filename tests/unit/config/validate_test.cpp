@@ -180,6 +180,9 @@ TEST_CASE("validate: numeric ranges", "[config]") {
       {"max_channels_per_request", &Config::max_channels_per_request, 0, 1024, 1025},
       {"max_output_buffer", &Config::max_output_buffer, 4095, 4096, 0},
       {"max_connections", &Config::max_connections, 0, 1, 0},
+      {"max_channels", &Config::max_channels, 0, 1, 0},
+      {"channel_idle", &Config::channel_idle, 0, 1, 0},
+      {"max_sessions", &Config::max_sessions, 0, 1, 0},
   };
   for (const auto& k : cases) {
     INFO(k.key);

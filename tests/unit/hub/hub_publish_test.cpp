@@ -175,8 +175,8 @@ TEST_CASE("the memory limit frees room for a big message in one go", "[hub][publ
   Fixture f(limits);
   for (int i = 0; i < 5; ++i)
     f.pub(i % 2 ? "a" : "b", "s");
-  // Needs the room of about three small ones: the three oldest go (b1, a1, b2).
-  std::string big(2 * small + 10, 'x');
+  // Needs the room of about three and a half small ones: the three oldest go (b1, a1, b2).
+  std::string big(2 * small + small / 2, 'x');
   f.pub("c", big);
   CHECK(f.buffered("b") == Seqs{3});
   CHECK(f.buffered("a") == Seqs{2});

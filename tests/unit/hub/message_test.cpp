@@ -77,3 +77,20 @@ TEST_CASE("isValidEventName allows 1..64 of [A-Za-z0-9_.:-]", "[hub]") {
     CHECK_FALSE(holdfast::hub::isValidEventName(bad));
   }
 }
+
+TEST_CASE("a message keeps no spare string capacity and is charged what it allocates",
+          "[hub][message][memory]") {
+  // A long seq and an escaped body both outgrow any fixed reservation; the rendered string is
+  // still exactly its size, so a buffered 10 KiB message holds 10 KiB, not a doubled buffer.
+  std::string quotes(5000, '"');
+  for (auto [data, is_json] : {std::pair<std::string, bool>{std::string(10240, 'x'), false},
+                               {quotes, false},
+                               {"[" + std::string(10000, '1') + "]", true}}) {
+    MessagePtr m = makeMessage("room", "Epoch123", 18446744073709551615ull, "", data, is_json,
+                               1700000000123);
+    CHECK(m->json.capacity() == m->json.size());
+    CHECK(m->cost() >= m->json.size() + sizeof(holdfast::hub::Message));
+    CHECK(m->cost() <= m->json.size() + sizeof(holdfast::hub::Message) + 96);
+    CHECK(m->cost() == holdfast::hub::Message(*m).cost());  // a copy (restore) costs the same
+  }
+}
