@@ -21,6 +21,13 @@
 namespace holdfast::server {
 namespace {
 constexpr int kAcceptsPerWakeup = 256;
+
+bool isTcp(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  return getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+         (addr.ss_family == AF_INET || addr.ss_family == AF_INET6);
+}
 // Descriptors kept free for the control socket (and for files such as the state file): the data
 // listener is not watched while fewer than this are left.
 constexpr uint64_t kControlFdReserve = 32;
@@ -79,7 +86,9 @@ bool Server::openOne(app::Socket kind, std::vector<std::string>& errors) {
     return false;
   }
   HF_INFO("listening", util::logField("socket", kindName(kind)) + util::logField("address", shown));
-  listeners_.push_back(std::make_unique<Listener>(Listener{this, std::move(socket), kind, {}}));
+  bool tcp = isTcp(socket.fd());
+  listeners_.push_back(
+      std::make_unique<Listener>(Listener{this, std::move(socket), kind, {}, tcp}));
   return true;
 }
 
@@ -155,16 +164,17 @@ void Server::accept(Listener& listener) {
         HF_WARN("accept failed", util::logField("error", strerror(errno)));
       return;
     }
-    adopt(fd, listener.kind);
+    adopt(fd, listener.kind, listener.tcp);
   }
 }
 
 // A new FastCGI connection from the web server.
-void Server::adopt(int fd, app::Socket kind) {
-  // Push frames are small and latency-bound: no Nagle delay on tcp: listeners (on unix
-  // sockets the call fails harmlessly).
+void Server::adopt(int fd, app::Socket kind, bool tcp) {
+  // Push frames are small and latency-bound: no Nagle delay on tcp: listeners (skipped on
+  // unix sockets, where it would be one failing system call per connection).
   int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (tcp)
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   uint64_t id = ++last_conn_id_;
   auto conn = std::make_unique<Connection>(*this, id, fd, kind);
   if (!conn->start()) {

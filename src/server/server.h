@@ -20,6 +20,7 @@
 #include "app/router.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "fcgi/shared_records.h"
 #include "server/connection.h"
 #include "server/event_handles.h"
 #include "server/listener.h"
@@ -77,6 +78,8 @@ public:
   event_base* base() { return base_; }
   const config::Config& config() const { return config_; }
   metrics::Stats& stats() { return stats_; }
+  // The FastCGI encoding of a fan-out's shared bytes, once per request id.
+  fcgi::SharedRecords& sharedRecords() { return shared_records_; }
 
 private:
   struct Timer {
@@ -90,6 +93,7 @@ private:
     ListenSocket socket;
     app::Socket kind;
     EventPtr ev;
+    bool tcp = false;  // TCP_NODELAY for accepted sockets (pointless on unix sockets)
   };
 
   static void onAccept(int fd, short what, void* arg);
@@ -104,7 +108,7 @@ private:
   void endHandover(bool successor_serves);
   void watchListeners(bool on);
   void accept(Listener& listener);
-  void adopt(int fd, app::Socket kind);
+  void adopt(int fd, app::Socket kind, bool tcp = true);
   void pauseAccepting();
   void measureDescriptors();
   bool dataFull() const;
@@ -127,6 +131,7 @@ private:
   session::SessionTable sessions_;
   metrics::Stats stats_;
   app::FrameCache frames_;
+  fcgi::SharedRecords shared_records_;
   app::Context ctx_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
