@@ -392,7 +392,7 @@ void Connection::afterQueue(bool was_empty) {
     return;  // the write event flushes when the socket drains
   }
   if (was_empty)
-    server_.scheduleFlush(id_);
+    server_.scheduleFlush(id_, kind_ == app::Socket::kControl);
 }
 
 // Writes the direct item straight from the shared bytes (one write, no copy). What the socket

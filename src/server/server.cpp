@@ -263,25 +263,30 @@ void Server::scheduleClose(uint64_t conn_id) {
 
 void Server::onCleanup(int, short, void* arg) { static_cast<Server*>(arg)->runCleanup(); }
 
-void Server::scheduleFlush(uint64_t conn_id) {
-  if (pending_flush_.empty())
+void Server::scheduleFlush(uint64_t conn_id, bool first) {
+  if (pending_flush_.empty() && pending_flush_first_.empty())
     event_active(flush_ev_.get(), EV_TIMEOUT, 0);
-  pending_flush_.push_back(conn_id);
+  (first ? pending_flush_first_ : pending_flush_).push_back(conn_id);
 }
 
-// End of a loop pass: every connection that queued output writes it once. A connection that
-// queues more while this runs (none should) is flushed on the next pass.
+// End of a loop pass: every connection that queued output writes it once, control connections
+// first. A connection that queues more while this runs (none should) is flushed next pass.
 void Server::onFlush(int, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
+  self->flushAll(self->pending_flush_first_);
+  self->flushAll(self->pending_flush_);
+}
+
+void Server::flushAll(std::vector<uint64_t>& pending) {
   std::vector<uint64_t> ids;
-  ids.swap(self->pending_flush_);
+  ids.swap(pending);
   for (uint64_t id : ids) {
-    if (Connection* c = self->connection(id))
+    if (Connection* c = connection(id))
       c->flush();
   }
   ids.clear();
-  if (self->pending_flush_.empty())
-    self->pending_flush_.swap(ids);  // keep the capacity for the next pass
+  if (pending.empty())
+    pending.swap(ids);  // keep the capacity for the next pass
 }
 
 // Releases finished requests and tears down closed connections, outside of any connection's

@@ -66,7 +66,9 @@ public:
   void scheduleRelease(uint64_t conn_id, uint64_t serial);
   void scheduleClose(uint64_t conn_id);
   // Asks for conn_id's queued output to be written at the end of this loop pass.
-  void scheduleFlush(uint64_t conn_id);
+  // `first`: flushed before the others of the pass (control answers: a publisher waits for its
+  // 201 while the fan-out's frames go out, so its next request reaches us sooner).
+  void scheduleFlush(uint64_t conn_id, bool first = false);
   uint64_t nextSerial() { return ++last_serial_; }
   // Calls conn_id's onRequestTimer at `deadline_ms` if the connection still exists.
   void addConnectionTimer(int64_t deadline_ms, uint64_t conn_id);
@@ -100,6 +102,7 @@ private:
   static void onTimer(int fd, short what, void* arg);
   static void onCleanup(int fd, short what, void* arg);
   static void onFlush(int fd, short what, void* arg);
+  void flushAll(std::vector<uint64_t>& pending);
   static void onAcceptPauseEnd(int fd, short what, void* arg);
   static void onSweep(int fd, short what, void* arg);
   static void onShutdownTick(int fd, short what, void* arg);
@@ -148,6 +151,7 @@ private:
   std::vector<std::pair<uint64_t, uint64_t>> pending_release_;
   std::vector<uint64_t> pending_close_;
   std::vector<uint64_t> pending_flush_;
+  std::vector<uint64_t> pending_flush_first_;
   bool accept_paused_ = false;
   bool data_paused_ = false;     // the data listener is not watched: fds reserved for control
   uint64_t fd_limit_ = 0;        // RLIMIT_NOFILE soft limit
