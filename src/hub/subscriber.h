@@ -23,9 +23,7 @@ public:
   virtual void channelDeleted(const std::string& channel) = 0;
 
   // Channels this subscriber is on (a view, in subscribe order); maintained by Hub only.
-  auto channels() const {
-    return memberships_ | std::views::transform(&Membership::channel);
-  }
+  auto channels() const { return memberships_ | std::views::transform(&Membership::channel); }
 
 private:
   friend class Hub;
