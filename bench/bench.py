@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Holdfast vs Nchan benchmark driver (run through scripts/bench, which builds first).
 
-Starts each stack fresh for every case (Holdfast behind lighttpd with deploy/lighttpd's config;
-Nchan in Debian's nginx, configured by this file with the same buffer and timeout settings),
+Starts each stack fresh for every case (Holdfast behind lighttpd with deploy/lighttpd's config,
+behind nginx with deploy/nginx's, optionally behind Apache with deploy/apache's; Nchan in
+Debian's nginx, configured by this file with the same buffer and timeout settings),
 drives it with bench/loadgen (holdfast-loadgen), reads memory and CPU from /proc, and writes a
 JSON file plus a markdown table. Only loopback addresses; every wait is bounded; only the
 processes this script started are signalled, by PID.
@@ -130,11 +131,18 @@ def render(src, dst, values):
     return dst
 
 
-class HoldfastStack:
-    name = "holdfast"
+def hard_nofile():
+    return __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE)[1]
 
-    def __init__(self, tmp, holdfast_bin, extra_args=()):
+
+class HoldfastStack:
+    """Holdfast behind lighttpd (the shipped deploy/lighttpd)."""
+    name = "holdfast"
+    web = "lighttpd"
+
+    def __init__(self, tmp, holdfast_bin, deploy, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="hf-", dir=tmp)
+        self.deploy = deploy
         self.bin = holdfast_bin
         self.extra = list(extra_args)
         self.port = free_port()
@@ -158,25 +166,30 @@ class HoldfastStack:
                                    stderr=subprocess.STDOUT, start_new_session=True)
         if not wait_until(lambda: os.path.exists(ctl) and os.path.exists(data), 10):
             raise RuntimeError("holdfast did not start: %s" % self.tail("holdfast.out"))
-        ldir = os.path.join(REPO, "deploy", "lighttpd")
         docroot = os.path.join(self.dir, "docroot")
         os.makedirs(docroot, exist_ok=True)
+        self.lt = self.start_web(ctl, data, docroot)
+        if not wait_until(lambda: self.ctl_ok(), 10):
+            raise RuntimeError("%s did not answer: %s" % (self.web, self.tail(self.web + ".out")))
+        return self
+
+    def start_web(self, ctl, data, docroot):
+        """lighttpd with deploy/lighttpd rendered with its production values (max-fds 20000,
+        max-connections 10000, 2 workers), capped by this shell's hard fd limit."""
+        ldir = os.path.join(self.deploy, "lighttpd")
         frag = render(os.path.join(ldir, "holdfast.conf"), os.path.join(self.dir, "holdfast.conf"),
                       {"CONTROL_SOCKET": ctl, "DATA_SOCKET": data})
-        # The shipped production values (max-fds 20000, max-connections 10000, 2 workers),
-        # capped by this shell's hard fd limit.
-        hard = __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE)[1]
-        max_fds = min(20000, hard)
+        max_fds = min(20000, hard_nofile())
         conf = render(os.path.join(ldir, "lighttpd.conf"), os.path.join(self.dir, "lighttpd.conf"),
                       {"PORT": self.port, "DOCROOT": docroot, "TMPDIR": self.dir,
                        "HOLDFAST_CONF": frag, "MAX_FDS": max_fds,
                        "MAX_CONNECTIONS": max_fds // 2, "MAX_WORKER": 2})
-        self.lt = subprocess.Popen(["lighttpd", "-D", "-f", conf], stdin=subprocess.DEVNULL,
-                                   stdout=open(os.path.join(self.dir, "lighttpd.out"), "wb"),
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        if not wait_until(lambda: self.ctl_ok(), 10):
-            raise RuntimeError("lighttpd did not answer: %s" % self.tail("lighttpd.out"))
-        return self
+        return self.spawn(["lighttpd", "-D", "-f", conf])
+
+    def spawn(self, cmd):
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                stdout=open(os.path.join(self.dir, self.web + ".out"), "wb"),
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
     def ctl_ok(self):
         return http("GET", self.port, "/push/ctl/health", timeout=1)[0] == 200
@@ -211,6 +224,50 @@ class HoldfastStack:
 
     def pub(self, channel):
         return "/push/ctl/pub/" + channel, "Authorization: Bearer " + KEY
+
+
+def open_up(*paths):
+    """Lets a web server's unprivileged workers (www-data when started as root) reach the
+    stack's folder (and the run's temp folder above it) and connect to holdfast's sockets."""
+    os.chmod(os.path.dirname(paths[0]), 0o711)
+    for path in paths:
+        os.chmod(path, 0o777)
+
+
+class HoldfastNginxStack(HoldfastStack):
+    """Holdfast behind nginx with the shipped deploy/nginx files, rendered only for paths and
+    the port (as the integration tests do). nginx's workers run as www-data when started as
+    root, so the stack's directory and sockets are opened up for them."""
+    name = "holdfast-nginx"
+    web = "nginx"
+
+    def start_web(self, ctl, data, docroot):
+        ndir, conf_dir = os.path.join(self.deploy, "nginx"), os.path.join(self.dir, "nginx")
+        os.makedirs(conf_dir, exist_ok=True)
+        values = {"PORT": self.port, "DOCROOT": docroot, "TMPDIR": conf_dir,
+                  "CONF_DIR": conf_dir, "CONTROL_SOCKET": ctl, "DATA_SOCKET": data}
+        for name in ("holdfast-http.conf", "holdfast-server.conf", "nginx.conf"):
+            render(os.path.join(ndir, name), os.path.join(conf_dir, name), values)
+        shutil.copy("/etc/nginx/fastcgi_params", os.path.join(conf_dir, "fastcgi_params"))
+        open_up(self.dir, conf_dir, ctl, data)
+        return self.spawn(["nginx", "-p", conf_dir + "/", "-c", os.path.join(conf_dir, "nginx.conf"),
+                           "-e", os.path.join(conf_dir, "nginx-error.log")])
+
+
+class HoldfastApacheStack(HoldfastStack):
+    """Holdfast behind Apache (event MPM + mod_proxy_fcgi) with the shipped deploy/apache."""
+    name = "holdfast-apache"
+    web = "apache"
+
+    def start_web(self, ctl, data, docroot):
+        adir, conf_dir = os.path.join(self.deploy, "apache"), os.path.join(self.dir, "apache")
+        os.makedirs(conf_dir, exist_ok=True)
+        values = {"PORT": self.port, "DOCROOT": docroot, "TMPDIR": conf_dir,
+                  "CONF_DIR": conf_dir, "CONTROL_SOCKET": ctl, "DATA_SOCKET": data}
+        render(os.path.join(adir, "holdfast.conf"), os.path.join(conf_dir, "holdfast.conf"), values)
+        conf = render(os.path.join(adir, "httpd.conf"), os.path.join(conf_dir, "httpd.conf"), values)
+        open_up(self.dir, conf_dir, docroot, ctl, data)
+        return self.spawn(["apache2", "-f", conf, "-DFOREGROUND"])
 
 
 NGINX_CONF = """
@@ -279,7 +336,7 @@ class NchanStack:
             raise
 
     def _start(self):
-        hard = __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE)[1]
+        hard = hard_nofile()
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(module=nchan_module(), dir=self.dir, port=self.port,
@@ -421,6 +478,15 @@ def cpu_delta(a, b, wall):
     return d
 
 
+def per_delivery_us(cpu, deliveries):
+    """CPU microseconds per delivered message for each process group (web server, backend)."""
+    if not deliveries:
+        return {"web": None, "backend": None, "total": None}
+    d = {k: round(cpu[k] * 1e6 / deliveries, 2) for k in ("web", "backend")}
+    d["total"] = round(d["web"] + d["backend"], 2)
+    return d
+
+
 def wait_held(stack, n, timeout=30):
     return wait_until(lambda: stack.held() >= n, timeout, 0.2) and stack.held()
 
@@ -523,7 +589,9 @@ def scenario_fanout(cfg, make_stack, transport, n, publishes, interval):
                                   if complete_ms else None,
                                   "max": round(complete_ms[-1], 3) if complete_ms else None},
             "latency_cdf_file": os.path.basename(lat_file) if lat_file else None,
-            "server_cpu": cpu_delta(c0, c1, t1 - t0), "client_cpu_s": round(res["cpu_s"] + pres["cpu_s"], 3),
+            "server_cpu": cpu_delta(c0, c1, t1 - t0),
+            "cpu_per_delivery_us": per_delivery_us(cpu_delta(c0, c1, t1 - t0), len(samples)),
+            "client_cpu_s": round(res["cpu_s"] + pres["cpu_s"], 3),
             "reconnects": res["reconnects"], "bad_status": res["bad_status"]}
 
 
@@ -563,6 +631,8 @@ def scenario_rate(cfg, make_stack, transport, nsubs):
                     "publisher_cpu_pct": round(100 * pres["cpu_s"] / max(pres["wall_s"], 1e-9), 1),
                     "subscriber_cpu_s": round(res["cpu_s"], 3),
                     "server_cpu": cpu_delta(c0, c1, t1 - t0)}
+            step["cpu_per_delivery_us"] = per_delivery_us(step["server_cpu"],
+                                                          res["seq"]["received"])
             steps.append(step)
             log("C %s %s subs=%d rate=%s achieved=%.0f clean=%s" % (
                 stack.name, transport, nsubs, rate or "max", pres["achieved_rate"], clean))
@@ -615,6 +685,12 @@ def machine():
     return info
 
 
+def fmt_us(d):
+    if not d or d.get("total") is None:
+        return "-"
+    return "%.1f / %.1f / %.1f" % (d["web"], d["backend"], d["total"])
+
+
 def table(results):
     out = []
     a = [r for r in results if r["scenario"] == "A"]
@@ -633,32 +709,36 @@ def table(results):
     b = [r for r in results if r["scenario"] == "B"]
     if b:
         out += ["### B. Fan-out to N subscribers of one channel (20 publishes)", "",
-                "| server | transport | subs | delivered % | p50 ms | p99 ms | max ms | 100% delivered: median / max ms | lost | dup | ooo | server CPU s (web/backend) | client CPU s | wall s |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| server | transport | subs | delivered % | p50 ms | p99 ms | max ms | 100% delivered: median / max ms | lost | dup | ooo | server CPU s (web/backend) | CPU µs/delivery web / backend / total | client CPU s | wall s |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in b:
             s = r["seq"]
-            out.append("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %s / %s | %d | %d | %d | %s/%s | %s | %s |" % (
+            out.append("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %s / %s | %d | %d | %d | %s/%s | %s | %s | %s |" % (
                 r["server"], r["transport"], r["subscribers"], r["delivered_pct"],
                 r["latency_ms"]["p50"], r["latency_ms"]["p99"], r["latency_ms"]["max"],
                 r["time_to_100pct_ms"]["median"], r["time_to_100pct_ms"]["max"], s["lost"],
                 s["duplicates"], s["out_of_order"], r["server_cpu"]["web"],
-                r["server_cpu"]["backend"], r["client_cpu_s"], r["server_cpu"]["wall_s"]))
+                r["server_cpu"]["backend"], fmt_us(r.get("cpu_per_delivery_us")),
+                r["client_cpu_s"], r["server_cpu"]["wall_s"]))
         out.append("")
     c = [r for r in results if r["scenario"] == "C"]
     if c:
         out += ["### C. Publish rate with zero loss (one publisher connection, requests pipelined in order)", "",
-                "| server | transport | subs | highest zero-loss rate msg/s | steps (target→achieved, clean) | publisher CPU % at last step | server CPU % web/backend at last step |",
-                "|---|---|---|---|---|---|---|"]
+                "| server | transport | subs | highest zero-loss rate msg/s | steps (target→achieved, clean) | publisher CPU % at last step | server CPU % web/backend at last step | CPU µs/delivery web / backend / total, fastest clean step |",
+                "|---|---|---|---|---|---|---|---|"]
         for r in c:
             steps = ", ".join("%s→%.0f %s" % (s["target_rate"], s["achieved_rate"],
                                                "ok" if s["zero_loss"] else "LOSS(lost %d dup %d ooo %d)" % (
                                                    s["seq"]["lost"], s["seq"]["duplicates"], s["seq"]["out_of_order"]))
                               for s in r["steps"])
             last = r["steps"][-1] if r["steps"] else None
-            out.append("| %s | %s | %d | %.0f | %s | %s | %s |" % (
+            clean = [s for s in r["steps"] if s["zero_loss"]]
+            best = max(clean, key=lambda s: s["achieved_rate"]) if clean else None
+            out.append("| %s | %s | %d | %.0f | %s | %s | %s | %s |" % (
                 r["server"], r["transport"], r["subscribers"], r["max_zero_loss_rate"], steps,
                 last["publisher_cpu_pct"] if last else "-",
-                "%s/%s" % (last["server_cpu"]["web_pct"], last["server_cpu"]["backend_pct"]) if last else "-"))
+                "%s/%s" % (last["server_cpu"]["web_pct"], last["server_cpu"]["backend_pct"]) if last else "-",
+                fmt_us(best.get("cpu_per_delivery_us")) if best else "-"))
         out.append("")
     d = [r for r in results if r["scenario"] == "D"]
     if d:
@@ -672,6 +752,29 @@ def table(results):
                 s["lost"], s["duplicates"], s["out_of_order"], s["unexpected"]))
         out.append("")
     return "\n".join(out)
+
+
+def plot_cpu_per_delivery(cfg, results, stamp):
+    """B: CPU µs per delivered message, stacked web server + backend, one bar per case."""
+    b = [r for r in results if r["scenario"] == "B" and r.get("cpu_per_delivery_us", {}).get("total")]
+    if not b:
+        return None
+    png = os.path.join(cfg.out, "cpu-per-delivery-%s.png" % stamp)
+    dat = os.path.join(cfg.out, "cpu-per-delivery-%s.dat" % stamp)
+    with open(dat, "w") as f:
+        f.write("case web backend\n")
+        for r in b:
+            d = r["cpu_per_delivery_us"]
+            f.write('"%s %s %d" %.2f %.2f\n' % (r["server"], r["transport"], r["subscribers"],
+                                                d["web"], d["backend"]))
+    script = ("set terminal png size 1100,600; set output '%s'; set style data histograms; "
+              "set style histogram rowstacked; set style fill solid 0.8 border -1; "
+              "set boxwidth 0.7; set xtics rotate by -30; set ylabel 'CPU µs per delivered message'; "
+              "set key top left autotitle columnhead; set grid ytics; "
+              "set title 'B: server CPU per delivery (web server + backend)'; "
+              "plot '%s' using 2:xtic(1), '' using 3\n" % (png, dat))
+    subprocess.run(["gnuplot"], input=script, text=True, timeout=60)
+    return png
 
 
 def plots(cfg, results, stamp):
@@ -690,6 +793,9 @@ def plots(cfg, results, stamp):
                   "set key bottom right; set grid; set title 'B: fan-out latency CDF (20 publishes)'; "
                   "plot %s\n" % (png, series))
         subprocess.run(["gnuplot"], input=script, text=True, timeout=60)
+        made.append(png)
+    png = plot_cpu_per_delivery(cfg, results, stamp)
+    if png:
         made.append(png)
     a = [r for r in results if r["scenario"] == "A"]
     if a:
@@ -723,7 +829,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smoke test: small N, a few minutes")
     ap.add_argument("--out", help="output directory (default docs/perf; --quick: a temp dir)")
-    ap.add_argument("--servers", default="holdfast,nchan")
+    ap.add_argument("--servers", default="holdfast,holdfast-nginx,nchan",
+                    help="holdfast (behind lighttpd), holdfast-nginx, holdfast-apache, nchan")
+    ap.add_argument("--deploy", default=os.path.join(REPO, "deploy"),
+                    help="folder with the lighttpd/nginx/apache configs to run (default deploy/)")
     ap.add_argument("--scenarios", default="A,B,C,D")
     ap.add_argument("--transports", default="longpoll,sse")
     ap.add_argument("--hold-sizes", help="A: comma-separated subscriber counts")
@@ -750,7 +859,8 @@ def main():
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ("-quick" if quick else "")
 
     servers = cfg.servers.split(",")
-    stacks = {"holdfast": lambda: HoldfastStack(cfg.tmp, cfg.holdfast_bin)}
+    stacks = {cls.name: (lambda cls=cls: cls(cfg.tmp, cfg.holdfast_bin, cfg.deploy))
+              for cls in (HoldfastStack, HoldfastNginxStack, HoldfastApacheStack)}
     if "nchan" in servers:
         if nchan_module() and shutil.which("nginx"):
             stacks["nchan"] = lambda: NchanStack(cfg.tmp)
@@ -804,7 +914,8 @@ def main():
            "settings": {"buffer_messages": BUFFER_MESSAGES, "buffer_age_s": BUFFER_AGE,
                         "longpoll_timeout_s": POLL_TIMEOUT, "loadgen_subs_per_process": cfg.per_proc,
                         "publish_pipeline_window": cfg.pub_window,
-                        "lighttpd": "deploy/lighttpd (max-fds %d, 2 workers)" % min(20000, __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE)[1]),
+                        "lighttpd": "deploy/lighttpd (max-fds %d, 2 workers)" % min(20000, hard_nofile()),
+                        "deploy": os.path.relpath(cfg.deploy, REPO),
                         "nginx": "worker_processes 2, worker_connections 19000, nchan_longpoll_multipart_response on"},
            "results": results, "failures": failures,
            "elapsed_s": round(time.monotonic() - t_start, 1)}

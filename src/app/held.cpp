@@ -1,6 +1,9 @@
 // Held data requests: long-poll answers and stream frames.
 #include "app/held.h"
 
+#include <cassert>
+#include <memory>
+
 #include "app/context.h"
 #include "app/respond.h"
 
@@ -45,34 +48,37 @@ void Held::removePosition(std::string_view channel) {
   std::erase_if(cursor_, [&](const hub::Position& p) { return p.channel == channel; });
 }
 
-// The bytes of one message for this subscriber. Subscribers whose cursor has only the
-// message's channel share one rendering per transport (the cache key is then just the
-// callback); multi-channel cursors differ per subscriber and key on the cursor text.
-const std::string& Held::messageBytes(const hub::MessagePtr& message) {
-  std::string key = cursor_.size() == 1 ? std::string() : hub::formatCursor(cursor_);
-  key += '|';
-  key += ctx_.callback;
-  auto render = [&] {
-    std::string cursor = hub::formatCursor(cursor_);
-    if (!streaming()) {
-      std::vector<hub::MessagePtr> one{message};
-      transport::PollBody body;
-      body.messages = &one;
-      body.cursor = cursor;
-      return transport::renderPollBody(ctx_, body);
-    }
-    std::string frame = transport::messageFrameJson(*message, cursor);
-    std::string out;
-    transport::appendFrame(out, ctx_, message->event, frame, cursor);
-    return out;
-  };
-  // Multipart frames carry a per-response boundary and sessions add fields: never shared.
-  if (ctx_.kind == Kind::kMultipart || (!streaming() && !session_.empty())) {
-    static thread_local std::string scratch;
-    scratch = render();
-    return scratch;
-  }
+// The bytes of one message for this subscriber: a stream frame, or a long-poll answer's whole
+// CGI response (header block and body). Subscribers whose cursor has only the message's channel
+// share one rendering per transport, callback and (long-poll) CORS origin; multi-channel
+// cursors key on the cursor text. Multipart frames carry a per-response boundary: never shared.
+SharedBytes Held::messageBytes(const hub::MessagePtr& message) {
+  assert(streaming() || session_.empty());  // session long-polls answer through answerPoll
+  auto render = [&] { return renderMessage(message); };
+  if (ctx_.kind == Kind::kMultipart)
+    return std::make_shared<const std::string>(render());
+  std::string multi = cursor_.size() == 1 ? std::string() : hub::formatCursor(cursor_);
+  FrameKey key{multi, ctx_.callback, {}};
+  if (!streaming() && originAllowed(app_.config, request_.origin))
+    key.origin = request_.origin;
   return app_.frames.get(ctx_.kind, message, key, render);
+}
+
+std::string Held::renderMessage(const hub::MessagePtr& message) const {
+  std::string cursor = hub::formatCursor(cursor_);
+  std::string out;
+  if (streaming()) {
+    transport::appendFrame(out, ctx_, message->event, transport::messageFrameJson(*message, cursor),
+                           cursor);
+    return out;
+  }
+  std::vector<hub::MessagePtr> one{message};
+  transport::PollBody body;
+  body.messages = &one;
+  body.cursor = cursor;
+  out = headerBlock(app_.config, request_, 200, transport::contentType(ctx_));
+  out += transport::renderPollBody(ctx_, body);
+  return out;
 }
 
 bool Held::deliver(const hub::MessagePtr& message) {
@@ -81,7 +87,7 @@ bool Held::deliver(const hub::MessagePtr& message) {
   advance(*message);
   ++app_.stats.delivered;
   if (streaming()) {
-    request_.write({messageBytes(message)});
+    request_.writeShared(messageBytes(message), false);
     return true;
   }
   if (!session_.empty()) {
@@ -90,8 +96,7 @@ bool Held::deliver(const hub::MessagePtr& message) {
   }
   done_ = true;
   ++app_.stats.responses[200];
-  std::string head = headerBlock(app_.config, request_, 200, transport::contentType(ctx_));
-  request_.finish({head, messageBytes(message)});
+  request_.writeShared(messageBytes(message), true);
   return true;
 }
 

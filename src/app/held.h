@@ -5,6 +5,7 @@
 // event layer's deferred release/teardown, never during a fan-out.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -64,7 +65,8 @@ private:
                   std::string_view extra_field);
   void sendFrame(std::string_view event, std::string_view json, std::string_view sse_id);
   void endStream(std::string_view event, std::string_view json, std::string_view sse_id);
-  const std::string& messageBytes(const hub::MessagePtr& message);
+  std::shared_ptr<const std::string> messageBytes(const hub::MessagePtr& message);
+  std::string renderMessage(const hub::MessagePtr& message) const;
 
   Context& app_;
   Request& request_;

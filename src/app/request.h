@@ -24,6 +24,10 @@ struct RequestRef {
   uint64_t serial = 0;
 };
 
+// Immutable bytes shared by every request of a fan-out (one rendering, many writers). They
+// never change once made; whoever queues them keeps a reference until they are written.
+using SharedBytes = std::shared_ptr<const std::string>;
+
 // Where response bytes go. Bytes are the CGI response: the header block first ("Status: ...",
 // a blank line), then the body. Writes are queued and sent at the end of the loop pass.
 class Responder {
@@ -34,6 +38,14 @@ public:
   // Queues `parts` and ends the response (no-op once ended()). The request is then released
   // by the event layer from a deferred pass, never on the caller's stack.
   virtual void finish(std::initializer_list<std::string_view> parts) = 0;
+  // As write (or finish, when `finish`), for bytes shared with other requests: the event layer
+  // frames them once per FastCGI request id and queues a reference, not a copy.
+  virtual void writeShared(const SharedBytes& bytes, bool finish) {
+    if (finish)
+      this->finish({*bytes});
+    else
+      write({*bytes});
+  }
   // True once nothing more can be written: answered, aborted, or the connection closed.
   virtual bool ended() const = 0;
   virtual RequestRef ref() const = 0;

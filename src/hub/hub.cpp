@@ -354,19 +354,44 @@ Position Hub::head(std::string_view channel) {
 // --- The two-way subscriber index. Both halves change together, and never during fan-out
 // (deliver/channelDeleted iterate Channel::subscribers_).
 
+Subscriber::Membership* Hub::membership(Subscriber& subscriber, const Channel& channel) {
+  for (auto& m : subscriber.memberships_) {
+    if (m.channel == &channel)
+      return &m;
+  }
+  return nullptr;
+}
+
+// Removes the subscriber at `slot` from the channel's list: the last one moves into the slot
+// and its membership learns the new slot.
+void Hub::removeSlot(Channel& channel, size_t slot) {
+  auto& list = channel.subscribers_;
+  assert(slot < list.size());
+  Subscriber* moved = list.back();
+  list[slot] = moved;
+  list.pop_back();
+  if (slot < list.size())
+    membership(*moved, channel)->slot = slot;
+}
+
 void Hub::subscribe(Subscriber& subscriber, Channel& channel) {
   assert(!in_fanout_ && "subscribe during fan-out");
   assert(find(channel.name()) == &channel);
   channel.last_active_ms_ = clock_.nowMs();
-  if (channel.subscribers_.insert(&subscriber).second)
-    subscriber.channels_.push_back(&channel);
+  if (membership(subscriber, channel))
+    return;
+  subscriber.memberships_.push_back({&channel, channel.subscribers_.size()});
+  channel.subscribers_.push_back(&subscriber);
 }
 
 void Hub::unsubscribe(Subscriber& subscriber, Channel& channel) {
   assert(!in_fanout_ && "unsubscribe during fan-out");
-  if (channel.subscribers_.erase(&subscriber) == 0)
+  Subscriber::Membership* m = membership(subscriber, channel);
+  if (!m)
     return;
-  std::erase(subscriber.channels_, &channel);
+  removeSlot(channel, m->slot);
+  subscriber.memberships_.erase(subscriber.memberships_.begin() +
+                                (m - subscriber.memberships_.data()));
   // An unsubscribed channel lingers for max_age before sweep() may collect it.
   channel.last_active_ms_ = clock_.nowMs();
 }
@@ -375,11 +400,11 @@ void Hub::unsubscribe(Subscriber& subscriber, Channel& channel) {
 void Hub::unsubscribeAll(Subscriber& subscriber) {
   assert(!in_fanout_ && "unsubscribe during fan-out");
   int64_t now = clock_.nowMs();
-  for (Channel* channel : subscriber.channels_) {
-    channel->subscribers_.erase(&subscriber);
-    channel->last_active_ms_ = now;
+  for (auto& m : subscriber.memberships_) {
+    removeSlot(*m.channel, m.slot);
+    m.channel->last_active_ms_ = now;
   }
-  subscriber.channels_.clear();
+  subscriber.memberships_.clear();
 }
 
 DeleteResult Hub::deleteChannel(std::string_view name) {
@@ -400,7 +425,8 @@ DeleteResult Hub::deleteChannel(std::string_view name) {
     subscriber->channelDeleted(channel.name());
   in_fanout_ = false;
   for (Subscriber* subscriber : channel.subscribers_)
-    std::erase(subscriber->channels_, &channel);
+    std::erase_if(subscriber->memberships_,
+                  [&](const Subscriber::Membership& m) { return m.channel == &channel; });
   channel.subscribers_.clear();
   // Deleted messages are not counted as evicted. The next touch creates a new epoch.
   erase(it);

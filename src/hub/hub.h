@@ -61,7 +61,8 @@ private:
   uint64_t last_seq_ = 0;
   Ring ring_;
   size_t bytes_ = 0;
-  std::unordered_set<Subscriber*> subscribers_;
+  // Contiguous, so a fan-out walks an array; each subscriber knows its slot (O(1) removal).
+  std::vector<Subscriber*> subscribers_;
   int64_t last_publish_wall_ms_ = 0;
   int64_t last_active_ms_ = 0;  // monotonic; for idle-channel collection
 };
@@ -223,6 +224,8 @@ private:
 
   Channel& create(std::string_view name, std::string epoch);
   void erase(ChannelMap::iterator it);
+  static void removeSlot(Channel& channel, size_t slot);
+  static Subscriber::Membership* membership(Subscriber& subscriber, const Channel& channel);
   void append(Channel& channel, MessagePtr message);
   void dropFront(Channel& channel);
   void dropAll(Channel& channel);

@@ -2,6 +2,8 @@
 // channels it is subscribed to (the "subscriber -> channels" half of the two-way index).
 #pragma once
 
+#include <cstddef>
+#include <ranges>
 #include <vector>
 
 #include "hub/message.h"
@@ -27,12 +29,17 @@ public:
   // engines that catch held subscribers up later (Redis) call it; same reentry rule.
   virtual void gap(const Gap& gap) { (void)gap; }
 
-  // Channels this subscriber is on; maintained by Hub only.
-  const std::vector<Channel*>& channels() const { return channels_; }
+  // Channels this subscriber is on (a view, in subscribe order); maintained by Hub only.
+  auto channels() const { return memberships_ | std::views::transform(&Membership::channel); }
 
 private:
   friend class Hub;
-  std::vector<Channel*> channels_;
+  // One entry per channel: the channel and this subscriber's slot in its subscriber list.
+  struct Membership {
+    Channel* channel;
+    size_t slot;
+  };
+  std::vector<Membership> memberships_;
 };
 
 } // namespace holdfast::hub

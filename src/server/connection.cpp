@@ -306,7 +306,9 @@ void Connection::writeRecords(uint16_t fcgi_id, std::initializer_list<std::strin
     writeVector(iov, n, total);
 }
 
-size_t Connection::pendingOutput() const { return outq_ ? evbuffer_get_length(outq_.get()) : 0; }
+size_t Connection::pendingOutput() const {
+  return (direct_ ? direct_->size() : 0) + (outq_ ? evbuffer_get_length(outq_.get()) : 0);
+}
 
 // Output is corked for the rest of the current loop pass: bytes are appended to the queue and
 // the server flushes every connection that has output once, after the callbacks that are ready
@@ -314,11 +316,66 @@ size_t Connection::pendingOutput() const { return outq_ ? evbuffer_get_length(ou
 // subscriber, not one per message.
 void Connection::writeVector(iovec* iov, int count, size_t total) {
   bool was_empty = pendingOutput() == 0;
+  spillDirect(0);
   if (!outq_)
     outq_.reset(evbuffer_new());
   for (int i = 0; i < count; ++i)
     evbuffer_add(outq_.get(), iov[i].iov_base, iov[i].iov_len);
   (void)total;
+  afterQueue(was_empty);
+}
+
+void Connection::sendShared(FcgiRequest& request, const app::SharedBytes& content, bool finish) {
+  if (request.state == FcgiRequest::State::kDone)
+    return;
+  queueShared(server_.sharedRecords().get(content, request.fcgi_id, finish));
+  if (finish)
+    markFinished(request);
+}
+
+// With nothing else queued the records become the direct item; behind other output they join
+// the evbuffer as a reference. Either way no byte is copied here.
+void Connection::queueShared(const app::SharedBytes& records) {
+  if (state_ == ConnState::kClosed)
+    return;
+  bool was_empty = pendingOutput() == 0;
+  if (was_empty && !blocked_) {
+    direct_ = records;
+  } else {
+    spillDirect(0);
+    addReference(records, 0);
+  }
+  afterQueue(was_empty);
+}
+
+// Appends bytes[from..] to outq_ by reference; the evbuffer holds a reference to the shared
+// bytes until it has written them (or is freed).
+void Connection::addReference(const app::SharedBytes& bytes, size_t from) {
+  if (!outq_)
+    outq_.reset(evbuffer_new());
+  auto* keep = new app::SharedBytes(bytes);
+  auto release = [](const void*, size_t, void* extra) {
+    delete static_cast<app::SharedBytes*>(extra);
+  };
+  if (evbuffer_add_reference(outq_.get(), bytes->data() + from, bytes->size() - from, release,
+                             keep) != 0)
+    delete keep;
+}
+
+// Moves what is left of the direct item (after `written` bytes) into outq_. outq_ is empty
+// whenever there is a direct item, so order is kept.
+void Connection::spillDirect(size_t written) {
+  if (!direct_)
+    return;
+  app::SharedBytes bytes = std::move(direct_);
+  direct_.reset();
+  if (written < bytes->size())
+    addReference(bytes, written);
+}
+
+// After queueing: the slow-consumer check while the socket is blocked, else one flush at the
+// end of the pass.
+void Connection::afterQueue(bool was_empty) {
   accountOutput();
   if (blocked_) {
     // The socket did not take the last flush: the client is not reading. Over its own cap, or
@@ -335,13 +392,33 @@ void Connection::writeVector(iovec* iov, int count, size_t total) {
     return;  // the write event flushes when the socket drains
   }
   if (was_empty)
-    server_.scheduleFlush(id_);
+    server_.scheduleFlush(id_, kind_ == app::Socket::kControl);
+}
+
+// Writes the direct item straight from the shared bytes (one write, no copy). What the socket
+// does not take moves into outq_, where flush() meets EAGAIN and arms EV_WRITE. False when
+// the connection closed on a write error.
+bool Connection::writeDirect() {
+  ssize_t n;
+  do {
+    n = ::write(fd_, direct_->data(), direct_->size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    close("write error");
+    return false;
+  }
+  size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+  if (written == direct_->size())
+    direct_.reset();
+  else
+    spillDirect(written);
+  return true;
 }
 
 void Connection::flush() {
-  if (!outq_ || state_ == ConnState::kClosed)
+  if (state_ == ConnState::kClosed || (direct_ && !writeDirect()))
     return;
-  while (evbuffer_get_length(outq_.get()) > 0) {
+  while (outq_ && evbuffer_get_length(outq_.get()) > 0) {
     int n = evbuffer_write(outq_.get(), fd_);
     if (n < 0 && errno == EINTR)
       continue;
@@ -386,6 +463,7 @@ void Connection::close(const char* reason) {
     return;
   state_ = ConnState::kClosed;
   outq_.reset();  // nothing more is written once closed
+  direct_.reset();
   accountOutput();
   if (read_ev_set_)
     event_del(&read_ev_);
@@ -426,6 +504,10 @@ void FcgiRequest::write(std::initializer_list<std::string_view> parts) { conn_.s
 
 void FcgiRequest::finish(std::initializer_list<std::string_view> parts) {
   conn_.send(*this, parts, true);
+}
+
+void FcgiRequest::writeShared(const app::SharedBytes& bytes, bool finish) {
+  conn_.sendShared(*this, bytes, finish);
 }
 
 bool FcgiRequest::ended() const { return state == State::kDone || conn_.isClosed(); }

@@ -54,6 +54,9 @@ public:
   // Ends the request: empty STDOUT, END_REQUEST, marks it kDone and schedules its release.
   // Without KEEP_CONN the connection drains and closes.
   void finish(FcgiRequest& request) { send(request, {}, true); }
+  // As send, for bytes shared by a fan-out: their records are encoded once per FastCGI request
+  // id (Server::sharedRecords) and queued by reference, never copied per connection.
+  void sendShared(FcgiRequest& request, const app::SharedBytes& content, bool finish);
 
   // Marks the connection closed (idempotent) and schedules teardown. `gone` counts a client
   // that left while a request was held.
@@ -86,6 +89,11 @@ private:
   static void onWritable(int fd, short what, void* arg);
   void readSome();
   void writeVector(iovec* iov, int count, size_t total);
+  void queueShared(const app::SharedBytes& records);
+  void addReference(const app::SharedBytes& bytes, size_t from);
+  void spillDirect(size_t written);
+  bool writeDirect();
+  void afterQueue(bool was_empty);
   void maybeFinishDraining();
   bool incomplete() const;
   void watchIncomplete();
@@ -118,6 +126,9 @@ private:
   bool read_ev_set_ = false;
   EventPtr write_ev_;   // created when output first backs up
   EvbufferPtr outq_;    // created when output first backs up, freed when drained
+  // Shared records queued while nothing else was: written straight from the shared bytes at
+  // flush. Anything queued after them moves them into outq_ first (by reference), so order holds.
+  app::SharedBytes direct_;
   fcgi::Parser parser_;
   std::vector<std::unique_ptr<FcgiRequest>> requests_;
 };

@@ -29,6 +29,7 @@ public:
 
   void write(std::initializer_list<std::string_view> parts) override;
   void finish(std::initializer_list<std::string_view> parts) override;
+  void writeShared(const app::SharedBytes& bytes, bool finish) override;
   bool ended() const override;
   app::RequestRef ref() const override;
 

@@ -21,6 +21,13 @@
 namespace holdfast::server {
 namespace {
 constexpr int kAcceptsPerWakeup = 256;
+
+bool isTcp(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  return getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+         (addr.ss_family == AF_INET || addr.ss_family == AF_INET6);
+}
 // Descriptors kept free for the control socket (and for files such as the state file): the data
 // listener is not watched while fewer than this are left.
 constexpr uint64_t kControlFdReserve = 32;
@@ -79,7 +86,9 @@ bool Server::openOne(app::Socket kind, std::vector<std::string>& errors) {
     return false;
   }
   HF_INFO("listening", util::logField("socket", kindName(kind)) + util::logField("address", shown));
-  listeners_.push_back(std::make_unique<Listener>(Listener{this, std::move(socket), kind, {}}));
+  bool tcp = isTcp(socket.fd());
+  listeners_.push_back(
+      std::make_unique<Listener>(Listener{this, std::move(socket), kind, {}, tcp}));
   return true;
 }
 
@@ -155,16 +164,17 @@ void Server::accept(Listener& listener) {
         HF_WARN("accept failed", util::logField("error", strerror(errno)));
       return;
     }
-    adopt(fd, listener.kind);
+    adopt(fd, listener.kind, listener.tcp);
   }
 }
 
 // A new FastCGI connection from the web server.
-void Server::adopt(int fd, app::Socket kind) {
-  // Push frames are small and latency-bound: no Nagle delay on tcp: listeners (on unix
-  // sockets the call fails harmlessly).
+void Server::adopt(int fd, app::Socket kind, bool tcp) {
+  // Push frames are small and latency-bound: no Nagle delay on tcp: listeners (skipped on
+  // unix sockets, where it would be one failing system call per connection).
   int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (tcp)
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   uint64_t id = ++last_conn_id_;
   auto conn = std::make_unique<Connection>(*this, id, fd, kind);
   if (!conn->start()) {
@@ -253,25 +263,30 @@ void Server::scheduleClose(uint64_t conn_id) {
 
 void Server::onCleanup(int, short, void* arg) { static_cast<Server*>(arg)->runCleanup(); }
 
-void Server::scheduleFlush(uint64_t conn_id) {
-  if (pending_flush_.empty())
+void Server::scheduleFlush(uint64_t conn_id, bool first) {
+  if (pending_flush_.empty() && pending_flush_first_.empty())
     event_active(flush_ev_.get(), EV_TIMEOUT, 0);
-  pending_flush_.push_back(conn_id);
+  (first ? pending_flush_first_ : pending_flush_).push_back(conn_id);
 }
 
-// End of a loop pass: every connection that queued output writes it once. A connection that
-// queues more while this runs (none should) is flushed on the next pass.
+// End of a loop pass: every connection that queued output writes it once, control connections
+// first. A connection that queues more while this runs (none should) is flushed next pass.
 void Server::onFlush(int, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
+  self->flushAll(self->pending_flush_first_);
+  self->flushAll(self->pending_flush_);
+}
+
+void Server::flushAll(std::vector<uint64_t>& pending) {
   std::vector<uint64_t> ids;
-  ids.swap(self->pending_flush_);
+  ids.swap(pending);
   for (uint64_t id : ids) {
-    if (Connection* c = self->connection(id))
+    if (Connection* c = connection(id))
       c->flush();
   }
   ids.clear();
-  if (self->pending_flush_.empty())
-    self->pending_flush_.swap(ids);  // keep the capacity for the next pass
+  if (pending.empty())
+    pending.swap(ids);  // keep the capacity for the next pass
 }
 
 // Releases finished requests and tears down closed connections, outside of any connection's

@@ -20,6 +20,7 @@
 #include "app/router.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "fcgi/shared_records.h"
 #include "server/connection.h"
 #include "server/event_handles.h"
 #include "server/listener.h"
@@ -69,7 +70,9 @@ public:
   void scheduleRelease(uint64_t conn_id, uint64_t serial);
   void scheduleClose(uint64_t conn_id);
   // Asks for conn_id's queued output to be written at the end of this loop pass.
-  void scheduleFlush(uint64_t conn_id);
+  // `first`: flushed before the others of the pass (control answers: a publisher waits for its
+  // 201 while the fan-out's frames go out, so its next request reaches us sooner).
+  void scheduleFlush(uint64_t conn_id, bool first = false);
   uint64_t nextSerial() { return ++last_serial_; }
   // Calls conn_id's onRequestTimer at `deadline_ms` if the connection still exists.
   void addConnectionTimer(int64_t deadline_ms, uint64_t conn_id);
@@ -81,6 +84,8 @@ public:
   event_base* base() { return base_; }
   const config::Config& config() const { return config_; }
   metrics::Stats& stats() { return stats_; }
+  // The FastCGI encoding of a fan-out's shared bytes, once per request id.
+  fcgi::SharedRecords& sharedRecords() { return shared_records_; }
 
 private:
   struct Timer {
@@ -94,12 +99,14 @@ private:
     ListenSocket socket;
     app::Socket kind;
     EventPtr ev;
+    bool tcp = false;  // TCP_NODELAY for accepted sockets (pointless on unix sockets)
   };
 
   static void onAccept(int fd, short what, void* arg);
   static void onTimer(int fd, short what, void* arg);
   static void onCleanup(int fd, short what, void* arg);
   static void onFlush(int fd, short what, void* arg);
+  void flushAll(std::vector<uint64_t>& pending);
   static void onAcceptPauseEnd(int fd, short what, void* arg);
   static void onSweep(int fd, short what, void* arg);
   static void onShutdownTick(int fd, short what, void* arg);
@@ -108,7 +115,7 @@ private:
   void endHandover(bool successor_serves);
   void watchListeners(bool on);
   void accept(Listener& listener);
-  void adopt(int fd, app::Socket kind);
+  void adopt(int fd, app::Socket kind, bool tcp = true);
   void pauseAccepting();
   void measureDescriptors();
   bool dataFull() const;
@@ -131,6 +138,7 @@ private:
   session::SessionTable sessions_;
   metrics::Stats stats_;
   app::FrameCache frames_;
+  fcgi::SharedRecords shared_records_;
   app::Context ctx_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
@@ -147,6 +155,7 @@ private:
   std::vector<std::pair<uint64_t, uint64_t>> pending_release_;
   std::vector<uint64_t> pending_close_;
   std::vector<uint64_t> pending_flush_;
+  std::vector<uint64_t> pending_flush_first_;
   bool accept_paused_ = false;
   bool data_paused_ = false;     // the data listener is not watched: fds reserved for control
   uint64_t fd_limit_ = 0;        // RLIMIT_NOFILE soft limit

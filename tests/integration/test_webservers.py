@@ -363,6 +363,11 @@ def test_nginx_frees_held_longpoll_on_disconnect(hf_tmpdir):
     env = Env(hf, srv)
     try:
         cursor = env.poll_cursor("gone")
+        # The shipped config keeps data connections alive: the poll's connection may stay open,
+        # idle in one nginx worker's cache. The held requests' connections must close; that one
+        # may stay (it closes when a held request reuses it and its client leaves).
+        time.sleep(0.2)
+        idle = env.stats()["connections"]["data"]
         for how in ("fin", "rst"):
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
             s.sendall(harness.http_request_bytes(
@@ -374,8 +379,8 @@ def test_nginx_frees_held_longpoll_on_disconnect(hf_tmpdir):
             s.close()
             env.wait_held(0, timeout=PROMPT)
             assert time.monotonic() - t0 < PROMPT
-        harness.wait_until(lambda: env.stats()["connections"]["data"] == 0, PROMPT,
-                           what="no data connection left")
+        harness.wait_until(lambda: env.stats()["connections"]["data"] <= idle, PROMPT,
+                           what="no data connection left but idle kept-alive ones")
     finally:
         srv.stop()
         problems = hf.stop()

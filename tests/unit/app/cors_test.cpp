@@ -90,3 +90,20 @@ TEST_CASE("allowed_origins \"*\" allows any origin, echoing it", "[app][cors]") 
   CHECK(r.header("Access-Control-Allow-Origin") == "https://any.example");
   checkNoCors(fx.get("/push/sub/a?transport=poll"));
 }
+
+TEST_CASE("long-poll answers of one fan-out share bytes only with the same CORS origin",
+          "[app][cors][cache]") {
+  AppFixture fx([](config::Config& c) { c.allowed_origins = {"*"}; });
+  FakeRequest& a1 = fx.get("/push/sub/a", withOrigin("https://one.example"));
+  FakeRequest& a2 = fx.get("/push/sub/a", withOrigin("https://one.example"));
+  FakeRequest& b = fx.get("/push/sub/a", withOrigin("https://two.example"));
+  FakeRequest& none = fx.get("/push/sub/a");
+  fx.publish("a", "1");
+  REQUIRE((a1.finished && a2.finished && b.finished && none.finished));
+  CHECK(a1.out == a2.out);
+  CHECK(a1.header("Access-Control-Allow-Origin") == "https://one.example");
+  CHECK(b.header("Access-Control-Allow-Origin") == "https://two.example");
+  checkNoCors(none);
+  CHECK(fx.frames.hits() == 1);
+  CHECK(fx.frames.misses() == 3);
+}
