@@ -145,23 +145,17 @@ class Subscriber(threading.Thread):
 
 class LongPoller(Subscriber):
     """Long-poll loop (transport=longpoll, cursor in the query). With probability abort_rate a
-    request is abandoned after a random fraction of a second (its answer, if any, is lost to
-    this client, which then resumes from the cursor it had)."""
+    request is abandoned 0-300 ms after it was sent, whether or not its answer had arrived
+    (unread, half of the time with a reset): the client then resumes from the cursor it had."""
 
     kind = "longpoll"
 
     def once(self):
         query = "transport=longpoll&timeout=5&cursor=" + urllib.parse.quote(self.cursor,
                                                                              QUOTE_SAFE)
-        abort = self.rng.random() < self.abort_rate
-        timeout = self.rng.uniform(0.05, 2.0) if abort else 15.0
-        try:
-            r = harness.http(self.port, "GET", self.path(query), timeout=timeout)
-        except socket.timeout:
-            if abort:
-                self.aborts += 1
-                return True
-            raise
+        if self.rng.random() < self.abort_rate:
+            return self.abandon(self.path(query))
+        r = harness.http(self.port, "GET", self.path(query), timeout=15.0)
         self.statuses[r.status] += 1
         if r.status != 200:
             return False
@@ -176,18 +170,30 @@ class LongPoller(Subscriber):
             _sleep(self.stop, 0.2)
         return True
 
+    def abandon(self, path):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+        try:
+            s.sendall(harness.http_request_bytes("GET", path, self.port))
+            _sleep(self.stop, self.rng.uniform(0, 0.3))
+            if self.rng.random() < 0.5:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        finally:
+            s.close()
+        self.aborts += 1
+        return True
+
 
 class SseReader(Subscriber):
     """EventSource-like reader: resumes with Last-Event-ID (the id of the last dispatched event)
-    after every end of stream; with probability abort_rate a stream is closed by the client at a
-    random moment within its first few seconds."""
+    after every end of stream; with probability 5 x abort_rate (at most 1) a stream is closed
+    by the client at a random moment within its first few seconds."""
 
     kind = "sse"
 
     def once(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         abort_at = None
-        if self.rng.random() < self.abort_rate:
+        if self.rng.random() < min(1.0, 5 * self.abort_rate):
             abort_at = time.monotonic() + self.rng.uniform(0.05, 4.0)
         try:
             conn.request("GET", self.path("transport=sse"),

@@ -53,6 +53,9 @@ def parse_args(argv):
                    help="share of subscriber requests the client abandons mid-request")
     p.add_argument("--churn-rate", type=float, default=5, help="churn connections a second")
     p.add_argument("--catch-up", type=float, default=30, help="seconds to wait at the end")
+    p.add_argument("--journal-max-bytes", type=int, default=65536,
+                   help="holdfast's journal_max_bytes: small, so compactions happen during the "
+                        "soak (default 65536)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--json", help="also write the summary as JSON to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -74,7 +77,8 @@ class Soak:
         self.rng = random.Random(args.seed)
         state = os.path.join(tmpdir, "state")
         hf_args = ["--state-dir", state, "--journal-sync", args.journal_sync,
-                   "--buffer-messages", "100000", "--max-stream-age", "20"]
+                   "--buffer-messages", "100000", "--max-stream-age", "20",
+                   "--journal-max-bytes", str(args.journal_max_bytes)]
         self.procs = Processes(tmpdir, hf_args, self.log)
         self.published = Published(CHANNELS)
         self.faults = Counter()
