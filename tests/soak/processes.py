@@ -101,7 +101,7 @@ class Processes:
         if hf is None:
             return
         code = hf.proc.wait(timeout=5)
-        if code != expected:
+        if code not in (expected if isinstance(expected, tuple) else (expected,)):
             self.problems.append("holdfast pid %d exited %r after %s (expected %r)"
                                  % (pid, code, why, expected))
 
@@ -128,6 +128,45 @@ class Processes:
             self.problems.append("no successor served after SIGUSR2 to pid %d" % old)
             self.serving = None
             self.start_holdfast()
+
+    def handover_killed(self, delay, after_spawn):
+        """SIGUSR2, then SIGKILL to the old process: `delay` seconds later, or (after_spawn) as
+        soon as its log says the successor was started (before or while the successor loads
+        the state and reports that it serves). A successor that came up must serve; when none
+        does within 5 s (the kill came before it was started) a new holdfast is started."""
+        old = self.serving
+        log_path = self.started[-1].stderr_path  # successors write to their first's stderr
+        spawned = self.count_in_log(log_path, "hand-over: successor started")
+        os.kill(old, signal.SIGUSR2)
+        if after_spawn:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and \
+                    self.count_in_log(log_path, "hand-over: successor started") == spawned:
+                time.sleep(0.001)
+        else:
+            time.sleep(delay)
+        os.kill(old, signal.SIGKILL)
+        wait_gone(old, 5)
+        self.reap(old, (-signal.SIGKILL, 0), "SIGKILL during a hand-over")
+        self.serving = None
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            new = health_pid(self.control_socket)
+            if new and new != old:
+                self.successors.append(new)
+                self.serving = new
+                return
+            time.sleep(0.05)
+        self.log("  no successor serves after the SIGKILL: starting holdfast")
+        self.start_holdfast()
+
+    @staticmethod
+    def count_in_log(path, text):
+        try:
+            with open(path, "rb") as f:
+                return f.read().count(text.encode())
+        except OSError:
+            return 0
 
     # lighttpd --------------------------------------------------------------------------------
     def start_lighttpd(self, port=None):

@@ -38,6 +38,9 @@ SUBSCRIBERS = [
     ("sse", CHANNELS), ("sse", ["soak-b"]), ("sse", ["soak-a", "soak-c"]),
 ]
 FAULTS = ["sigterm", "sigkill", "usr2", "lighttpd"]
+# Not in the default schedule: SIGUSR2, then SIGKILL to the old process 0-300 ms later or as
+# soon as it has started its successor.
+EXTRA_FAULTS = ["usr2-kill"]
 
 
 def parse_args(argv):
@@ -47,7 +50,8 @@ def parse_args(argv):
     p.add_argument("--fault-interval", type=float, default=10,
                    help="seconds between faults (default 10)")
     p.add_argument("--faults", default=",".join(FAULTS),
-                   help="comma-separated kinds to inject (default all: %s)" % ",".join(FAULTS))
+                   help="comma-separated kinds to inject (default: %s; also %s)"
+                        % (",".join(FAULTS), ",".join(EXTRA_FAULTS)))
     p.add_argument("--rate", type=float, default=10, help="publishes a second per channel")
     p.add_argument("--abort-rate", type=float, default=0.1,
                    help="share of subscriber requests the client abandons mid-request")
@@ -61,7 +65,7 @@ def parse_args(argv):
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = p.parse_args(argv)
     args.faults = [f for f in args.faults.split(",") if f]
-    bad = [f for f in args.faults if f not in FAULTS]
+    bad = [f for f in args.faults if f not in FAULTS + EXTRA_FAULTS]
     if bad:
         p.error("unknown fault kinds: %s" % ",".join(bad))
     if args.seed is None:
@@ -152,6 +156,8 @@ class Soak:
             self.procs.stop_signal(signal.SIGKILL)
         elif kind == "usr2":
             self.procs.handover()
+        elif kind == "usr2-kill":
+            self.procs.handover_killed(self.rng.uniform(0, 0.3), self.rng.random() < 0.5)
         elif kind == "lighttpd":
             self.procs.restart_lighttpd()
         if not self.procs.wait_serving(20):
