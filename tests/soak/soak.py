@@ -186,6 +186,25 @@ class Soak:
             t.join(timeout=20)
 
 
+# What a subscriber may see while holdfast or lighttpd restarts (lighttpd's answers while the
+# backend is away or died mid-request); anything else (400 bad_cursor, 409, 410...) is a fault.
+OUTAGE_STATUSES = {200, 500, 502, 503, 504}
+
+
+def subscriber_problems(s):
+    out = []
+    odd = {k: v for k, v in s.statuses.items() if k not in OUTAGE_STATUSES}
+    if odd:
+        out.append("%s got statuses %s" % (s.name, odd))
+    if s.unexpected:
+        out.append("%s got unexpected frames %s" % (s.name, Counter(s.unexpected)))
+    with s.received.lock:
+        stray = {ch: len(ev) for ch, ev in s.received.events.items() if ch not in s.channels}
+    if stray:
+        out.append("%s got messages of channels it did not subscribe to: %s" % (s.name, stray))
+    return out
+
+
 def report(soak):
     args, pub = soak.args, soak.published
     rows, totals = [], Counter()
@@ -202,6 +221,8 @@ def report(soak):
     problems = list(soak.procs.problems) + soak.procs.sanitizer_reports()
     for p in soak.publishers:
         problems += p.errors
+    for s in soak.subscribers:
+        problems += subscriber_problems(s)
     if args.journal_sync == "always" and totals["lost"]:
         problems.append("%d acknowledged deliveries lost under journal_sync=always"
                         % totals["lost"])
