@@ -137,8 +137,8 @@ int run(const config::Config& config, const std::vector<std::string>& args) {
   serve(base.get(), server);
   journal_timer.reset();
   // After a hand-over the successor owns the state: saving it again would overwrite newer data.
-  bool saved = server.handedOver() || !engine.journaling() ||
-               closeHistory(engine, config.state_dir);
+  bool saved =
+      server.handedOver() || !engine.journaling() || closeHistory(engine, config.state_dir);
   HF_INFO("holdfast stopped", {});
   return saved ? 0 : 1;
 }
