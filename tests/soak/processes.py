@@ -96,6 +96,16 @@ class Processes:
         if restart:
             self.start_holdfast()
 
+    def power_loss(self, state_dir):
+        """SIGKILL, then the journal removed (what a machine crash can leave under
+        journal_sync=off: nothing written back since the snapshot), then a new holdfast."""
+        self.stop_signal(signal.SIGKILL, restart=False)
+        try:
+            os.unlink(os.path.join(state_dir, "holdfast.journal"))
+        except FileNotFoundError:
+            pass
+        self.start_holdfast()
+
     def reap(self, pid, expected, why):
         hf = self.own(pid)
         if hf is None:
