@@ -270,15 +270,16 @@ def print_report(summary):
           "given up, %(retries_503)d retries after 503, %(retries_refused)d after a refused "
           "connection" % pub)
     print("churn: " + ", ".join("%s %d" % kv for kv in sorted(summary["churn"].items())))
-    head = "%-22s %8s %9s %6s %6s %5s %6s %7s %6s" % (
-        "subscriber", "acked", "delivered", "lost", "dup", "gaps", "unexpl", "aborts", "errors")
+    head = "%-22s %8s %9s %6s %6s %5s %6s %8s %7s %6s" % (
+        "subscriber", "acked", "delivered", "lost", "dup", "gaps", "unexpl", "requests",
+        "aborts", "errors")
     print("\n" + head)
     for r in summary["subscribers"]:
         c = Counter(r["counts"])
-        print("%-22s %8d %9d %6d %6d %5d %6d %7d %6d" % (
+        print("%-22s %8d %9d %6d %6d %5d %6d %8d %7d %6d" % (
             r["name"], c["acknowledged"], c["delivered"], c["lost"], c["duplicated"], c["gaps"],
             c["lost_unexplained"] + c["duplicated_unexplained"] + c["reordered_unexplained"],
-            r["aborts"], r["errors"]))
+            r["requests"], r["aborts"], r["errors"]))
         if r["first_lost"]:
             print("    first lost: %s" % r["first_lost"])
     t = Counter(summary["totals"])
