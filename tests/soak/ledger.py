@@ -73,7 +73,8 @@ def _gap_between(gap_prefix, i, j):
 
 
 def analyse_channel(events, acked):
-    """Verdict for one channel of one subscriber: a dict of counts."""
+    """Verdict for one channel of one subscriber: a dict of counts ("foreign": messages whose
+    data is not a soak payload)."""
     gap_prefix = [0]
     for e in events:
         gap_prefix.append(gap_prefix[-1] + (1 if e[0] == "g" else 0))

@@ -232,7 +232,8 @@ def report(soak):
     if args.journal_sync == "always" and totals["lost"]:
         problems.append("%d acknowledged deliveries lost under journal_sync=always"
                         % totals["lost"])
-    for key in ("lost_unexplained", "duplicated_unexplained", "reordered_unexplained"):
+    for key in ("lost_unexplained", "duplicated_unexplained", "reordered_unexplained",
+                "foreign"):
         if totals[key]:
             problems.append("%d %s" % (totals[key], key.replace("_", " ")))
     with pub.lock:
