@@ -196,6 +196,38 @@ class Processes:
                     raise
                 time.sleep(0.2)
 
+    def stats(self):
+        try:
+            r = harness.fcgi_call(self.control_socket, "GET", "/push/ctl/stats",
+                                  headers={"Authorization": "Bearer " + harness.PUBLISH_KEY},
+                                  timeout=3)
+        except (OSError, AssertionError):
+            return None
+        return r.json() if r.status == 200 else None
+
+    def open_fds(self):
+        try:
+            return len(os.listdir("/proc/%d/fd" % self.serving))
+        except (OSError, TypeError):
+            return None
+
+    def wait_released(self, timeout):
+        """After the clients stopped: waits until the serving holdfast holds no request and
+        has no data connection (a dead long-poll behind lighttpd ends at the poll timeout).
+        Returns the last /stats seen (None if it never answered)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.stats() or last
+            if last and last["held"]["total"] == 0 and last["connections"]["data"] == 0:
+                return last
+            time.sleep(0.2)
+        self.problems.append("%s s after the clients stopped holdfast still held %s request(s) "
+                             "on %s data connection(s)"
+                             % (timeout, last and last["held"]["total"],
+                                last and last["connections"]["data"]))
+        return last
+
     # the end -------------------------------------------------------------------------------
     def wait_serving(self, timeout):
         """Waits until the serving holdfast answers /health on its socket and through lighttpd

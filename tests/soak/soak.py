@@ -92,12 +92,14 @@ class Soak:
         self.faults = Counter()
         self.recovery = {}  # kind -> the longest time from the fault to serving again
         self.subscribers, self.publishers, self.churn = [], [], None
+        self.start_fds = self.final_fds = self.final_stats = None
 
     def log(self, text):
         print("soak: %6.1fs %s" % (time.monotonic() - self.t0, text), flush=True)
 
     def start(self):
         self.procs.start_holdfast()
+        self.start_fds = self.procs.open_fds()
         self.procs.start_lighttpd()
         self.port = self.procs.lighttpd.port
         deadline = self.t0 + self.args.seconds + self.args.catch_up + 60
@@ -190,6 +192,10 @@ class Soak:
         self.stop.set()
         for t in self.subscribers + ([self.churn] if self.churn else []):
             t.join(timeout=20)
+        self.final_stats = self.procs.wait_released(15)
+        self.final_fds = self.procs.open_fds()
+        self.log("clients gone: %s open descriptors in holdfast (%s after the first start)"
+                 % (self.final_fds, self.start_fds))
 
 
 # What a subscriber may see while holdfast or lighttpd restarts (lighttpd's answers while the
@@ -229,6 +235,9 @@ def report(soak):
         problems += p.errors
     for s in soak.subscribers:
         problems += subscriber_problems(s)
+    if soak.start_fds and soak.final_fds and soak.final_fds > soak.start_fds + 16:
+        problems.append("holdfast had %d descriptors open at the end, %d after its start"
+                        % (soak.final_fds, soak.start_fds))
     if args.journal_sync == "always" and totals["lost"]:
         problems.append("%d acknowledged deliveries lost under journal_sync=always"
                         % totals["lost"])
@@ -254,6 +263,8 @@ def report(soak):
                           "retries_refused": pub.retries_refused,
                           "statuses": {str(k): v for k, v in pub.statuses.items()}},
             "churn": dict(soak.churn.counts) if soak.churn else {},
+            "holdfast_fds": {"after_start": soak.start_fds, "at_end": soak.final_fds},
+            "final_stats": soak.final_stats,
             "subscribers": rows, "totals": dict(totals), "problems": problems,
             "passed": not problems}
     return summary
