@@ -4,7 +4,6 @@ browser), and connection churn. Every loop ends at its deadline or when `stop` i
 
 import http.client
 import json
-import random
 import socket
 import struct
 import threading
