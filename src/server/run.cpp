@@ -81,10 +81,28 @@ EventPtr journalTimer(event_base* base, engine::MemoryEngine& engine) {
   return timer;
 }
 
-// Serves on `base` until the loop exits.
+constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR2};
+
+// Once the loop has ended nothing handles the signals: a late one (a second SIGTERM, a reload
+// or a hand-over asked for during a stop) would end the process by its default action while
+// it writes the final snapshot. They are blocked while the events go (libevent then puts the
+// default actions back), ignored, and unblocked, which drops any that arrived meanwhile.
+void ignoreLateSignals(std::vector<EventPtr>& signals) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kSignals)
+    sigaddset(&set, sig);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  signals.clear();
+  for (int sig : kSignals)
+    signal(sig, SIG_IGN);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+// Serves on `base` until the loop exits; from then on the signals are ignored.
 void serve(event_base* base, Server& server) {
   std::vector<EventPtr> signals;
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) {
+  for (int sig : kSignals) {
     signals.emplace_back(evsignal_new(base, sig, &onSignal, &server));
     event_add(signals.back().get(), nullptr);
   }
@@ -93,6 +111,7 @@ void serve(event_base* base, Server& server) {
                                   logField("pid", static_cast<long long>(getpid())));
   notifyReady();
   event_base_dispatch(base);
+  ignoreLateSignals(signals);
 }
 
 // Opens the listeners and serves until the loop exits; the state directory is the memory
