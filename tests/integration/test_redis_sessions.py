@@ -219,9 +219,15 @@ def test_sessions_balanced_by_lighttpd_over_three_nodes(trio):
             seen += [m["data"] for m in body["messages"]]
             cursor = body["cursor"]
         assert seen == list(range(6))
-        close = harness.http(port, "POST", "/push/ctl/session/%s/close" % sid, b"",
-                             {"Authorization": "Bearer " + harness.PUBLISH_KEY})
-        assert close.status == 200
+        # A poll held through lighttpd, closed on the control socket of a node not holding it.
+        held = in_background(lambda: harness.http(
+            port, "GET", "/push/sub/lt?session=%s&cursor=%s&timeout=5" % (sid, cursor)))
+        harness.wait_until(lambda: sum(n.stats()["held"]["total"] for n in nodes) == 1, 5,
+                           what="one held")
+        other = [n for n in nodes if n.stats()["held"]["total"] == 0][0]
+        assert other.ctl("POST", "/session/%s/close" % sid).status == 200
+        r = held(2.0)
+        assert r.status == 200 and json.loads(r.body).get("closed") == "session closed"
     finally:
         lt.stop()
 

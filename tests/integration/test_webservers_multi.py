@@ -65,27 +65,48 @@ def held_total(nodes):
     return sum(n.stats()["held"]["total"] for n in nodes)
 
 
+def held_each(nodes):
+    return [n.stats()["held"]["total"] for n in nodes]
+
+
 def test_session_longpoll_loop_and_close_through_the_balancer(stack):
+    """Each round opens one more SSE stream (kept open) before the session's poll, so the
+    balancer's least-busy choice moves the poll from process to process; the session, its
+    cursor and every message follow it. Then a publish on one process reaches the streams on
+    all, and a close lands on whichever process takes it."""
     srv, nodes = stack
     port = srv.port
     first = harness.http(port, "GET", "/push/sub/multi?transport=poll&session=new")
     assert first.status == 200, first
     sid, cursor = first.json()["session"], first.json()["cursor"]
-    served = set()
-    for i in range(6):
-        held = in_background(lambda cur=cursor: harness.http(
-            port, "GET", "/push/sub/multi?session=%s&cursor=%s&timeout=5" % (sid, cur)))
-        harness.wait_until(lambda: held_total(nodes) == 1, 5, what="one held request")
-        served |= {n.hf.tmpdir for n in nodes if n.stats()["held"]["total"] == 1}
-        pub = harness.http(port, "POST", "/push/ctl/pub/multi", json.dumps({"i": i}),
+    served, streams = set(), []
+    try:
+        for i in range(6):
+            streams.append(harness.StreamReader(port, "/push/sub/busy?transport=sse"))
+            harness.wait_until(lambda: held_total(nodes) == len(streams), 5, what="streams")
+            before = held_each(nodes)
+            held = in_background(lambda cur=cursor: harness.http(
+                port, "GET", "/push/sub/multi?session=%s&cursor=%s&timeout=5" % (sid, cur)))
+            harness.wait_until(lambda: held_total(nodes) == len(streams) + 1, 5, what="poll")
+            served |= {k for k, (x, y) in enumerate(zip(before, held_each(nodes))) if y > x}
+            pub = harness.http(port, "POST", "/push/ctl/pub/multi", json.dumps({"i": i}),
+                               {"Content-Type": "application/json", **AUTH})
+            assert pub.status == 201, pub
+            r = held()
+            assert r.status == 200, r
+            body = r.json()
+            assert [m["data"] for m in body["messages"]] == [{"i": i}]
+            cursor = body["cursor"]
+        assert len(served) >= 2, "every poll went to one process: %r" % served
+        assert all(n > 0 for n in held_each(nodes)), "streams not spread: %r" % held_each(nodes)
+        pub = harness.http(port, "POST", "/push/ctl/pub/busy", json.dumps("all"),
                            {"Content-Type": "application/json", **AUTH})
-        assert pub.status == 201, pub
-        r = held()
-        assert r.status == 200, r
-        body = r.json()
-        assert [m["data"] for m in body["messages"]] == [{"i": i}]
-        cursor = body["cursor"]
-    # Keep a poll held, then close the session through whichever process the control lands on.
+        assert pub.status == 201
+        for s in streams:
+            s.wait_for('"data":"all"', 5)
+    finally:
+        for s in streams:
+            s.stop()
     held = in_background(lambda: harness.http(
         port, "GET", "/push/sub/multi?session=%s&cursor=%s&timeout=5" % (sid, cursor)))
     harness.wait_until(lambda: held_total(nodes) == 1, 5, what="one held request")
