@@ -181,13 +181,14 @@ void sessionRoute(Ctl& c, std::string_view rest) {
   if (!session::SessionTable::isValidId(id))
     return c.error(404, "unknown_session", "session " + id + " is unknown or expired");
   Context& ctx = c.ctx;
-  resolveSession(ctx, id, [&ctx, ref = c.request.ref(), route = std::string(c.route),
-                           query = c.query, id, action](Resolved r) {
-    ctx.resume(ref, [&](Request& request) {
-      Ctl again{ctx, request, route, query};
-      act(again, id, action, r);
-    });
-  });
+  resolveSession(ctx, id,
+                 [&ctx, ref = c.request.ref(), route = std::string(c.route), query = c.query, id,
+                  action](Resolved r) {
+                   ctx.resume(ref, [&](Request& request) {
+                     Ctl again{ctx, request, route, query};
+                     act(again, id, action, r);
+                   });
+                 });
 }
 
 void applyRemote(Context& ctx, const session::Command& command) {

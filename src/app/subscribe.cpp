@@ -127,15 +127,15 @@ void answerOrHold(Context& ctx, Request& request, Subscribe& s, hub::ReadResult 
 
 void readAndAnswer(Context& ctx, Request& request, Subscribe s) {
   std::vector<hub::Start> starts = startsFor(s);
-  ctx.engine.read(std::move(starts), [&ctx, ref = request.ref(), s = std::move(s)](
-                                         hub::ReadResult r) mutable {
-    ctx.resume(ref, [&](Request& req) {
-      if (r.unavailable)
-        unavailable(ctx, req);
-      else
-        answerOrHold(ctx, req, s, std::move(r));
-    });
-  });
+  ctx.engine.read(std::move(starts),
+                  [&ctx, ref = request.ref(), s = std::move(s)](hub::ReadResult r) mutable {
+                    ctx.resume(ref, [&](Request& req) {
+                      if (r.unavailable)
+                        unavailable(ctx, req);
+                      else
+                        answerOrHold(ctx, req, s, std::move(r));
+                    });
+                  });
 }
 
 // A session id with a shared directory: known on any node. The request takes the session
@@ -151,8 +151,8 @@ void resolveThenRead(Context& ctx, Request& request, Subscribe s) {
                             "session " + s.session +
                                 " is unknown or expired; start one with session=new");
       if (!r.owner.empty())
-        ctx.sessions.directory().forward(
-            r.owner, {session::Command::Kind::kSupersede, s.session, {}, {}});
+        ctx.sessions.directory().forward(r.owner,
+                                         {session::Command::Kind::kSupersede, s.session, {}, {}});
       readAndAnswer(ctx, req, std::move(s));
     });
   });

@@ -103,7 +103,7 @@ std::optional<BadRequest> parseSession(Context& ctx, const http::Query& q, Subsc
     return BadRequest{400, "bad_session", "session must be \"new\" or a server-issued id", {}};
   s.session = *id;
   if (ctx.sessions.directory().shared()) {
-    s.resolve_session = true;  // another node may have issued it: handleSubscribe asks
+    s.resolve_session = true; // another node may have issued it: handleSubscribe asks
     return std::nullopt;
   }
   if (!ctx.sessions.find(*id))

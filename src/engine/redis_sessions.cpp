@@ -32,7 +32,9 @@ void RedisSessions::release(const std::string& id, const hub::Cursor& cursor) {
   send(redis::releaseSessionCommand(id, node_, cursor, times_.ttl_ms));
 }
 
-void RedisSessions::erase(const std::string& id) { send(redis::eraseSessionCommand(id)); }
+void RedisSessions::erase(const std::string& id) {
+  send(redis::eraseSessionCommand(id));
+}
 
 void RedisSessions::fetch(const std::string& id, LookupDone done) {
   commands_.command(redis::fetchSessionCommand(id),

@@ -16,7 +16,7 @@
 namespace holdfast::engine {
 
 struct SessionTimes {
-  int64_t ttl_ms = 60000;   // session_ttl: a detached session lives this long
+  int64_t ttl_ms = 60000;    // session_ttl: a detached session lives this long
   int64_t hold_ms = 3600000; // the longest a request is held (max of poll_timeout, max_stream_age)
 };
 

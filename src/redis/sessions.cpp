@@ -12,13 +12,14 @@ const char* const kSetScript = "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
                                "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then "
                                "redis.call('PEXPIRE', KEYS[1], ARGV[3]) end";
 // KEYS[1] session; ARGV: node, cursor, ttl_ms.
-const char* const kReleaseScript =
-    "if redis.call('HGET', KEYS[1], 'node') == ARGV[1] then "
-    "redis.call('HDEL', KEYS[1], 'node') end "
-    "redis.call('HSET', KEYS[1], 'cursor', ARGV[2]) "
-    "redis.call('PEXPIRE', KEYS[1], ARGV[3])";
+const char* const kReleaseScript = "if redis.call('HGET', KEYS[1], 'node') == ARGV[1] then "
+                                   "redis.call('HDEL', KEYS[1], 'node') end "
+                                   "redis.call('HSET', KEYS[1], 'cursor', ARGV[2]) "
+                                   "redis.call('PEXPIRE', KEYS[1], ARGV[3])";
 
-std::string text(const redisReply* r) { return std::string(r->str, r->len); }
+std::string text(const redisReply* r) {
+  return std::string(r->str, r->len);
+}
 
 std::optional<hub::Cursor> cursorOf(std::string_view text, size_t max_channels) {
   if (text.empty())
@@ -28,8 +29,8 @@ std::optional<hub::Cursor> cursorOf(std::string_view text, size_t max_channels) 
 }
 
 Command setField(std::string_view id, std::string_view field, std::string value, int64_t ttl) {
-  return {"EVAL", kSetScript, "1", sessionKey(id), std::string(field), std::move(value),
-          std::to_string(ttl)};
+  return {"EVAL",           kSetScript,         "1", sessionKey(id), std::string(field),
+          std::move(value), std::to_string(ttl)};
 }
 
 } // namespace
@@ -50,15 +51,24 @@ Command claimSessionCommand(std::string_view id, std::string_view node, int64_t 
   return setField(id, "node", std::string(node), ttl_ms);
 }
 
-Command releaseSessionCommand(std::string_view id, std::string_view node,
-                              const hub::Cursor& cursor, int64_t ttl_ms) {
-  return {"EVAL", kReleaseScript, "1", sessionKey(id), std::string(node),
-          hub::formatCursor(cursor), std::to_string(ttl_ms)};
+Command releaseSessionCommand(std::string_view id, std::string_view node, const hub::Cursor& cursor,
+                              int64_t ttl_ms) {
+  return {"EVAL",
+          kReleaseScript,
+          "1",
+          sessionKey(id),
+          std::string(node),
+          hub::formatCursor(cursor),
+          std::to_string(ttl_ms)};
 }
 
-Command eraseSessionCommand(std::string_view id) { return {"DEL", sessionKey(id)}; }
+Command eraseSessionCommand(std::string_view id) {
+  return {"DEL", sessionKey(id)};
+}
 
-Command fetchSessionCommand(std::string_view id) { return {"HGETALL", sessionKey(id)}; }
+Command fetchSessionCommand(std::string_view id) {
+  return {"HGETALL", sessionKey(id)};
+}
 
 session::Lookup parseSessionFetch(const redisReply* reply, size_t max_channels) {
   using Status = session::Lookup::Status;
@@ -114,8 +124,7 @@ bool splitCommand(std::string_view payload, char& kind, std::string_view& id,
 
 } // namespace
 
-std::optional<session::Command> parseSessionCommand(std::string_view payload,
-                                                    size_t max_channels) {
+std::optional<session::Command> parseSessionCommand(std::string_view payload, size_t max_channels) {
   using Kind = session::Command::Kind;
   char kind = 0;
   std::string_view id, rest;

@@ -31,8 +31,8 @@ std::string nodeChannel(std::string_view node);
 Command putSessionCommand(std::string_view id, const hub::Cursor& cursor, int64_t ttl_ms);
 Command claimSessionCommand(std::string_view id, std::string_view node, int64_t ttl_ms);
 // Clears the node only when it is still `node` (a later claim by another node is kept).
-Command releaseSessionCommand(std::string_view id, std::string_view node,
-                              const hub::Cursor& cursor, int64_t ttl_ms);
+Command releaseSessionCommand(std::string_view id, std::string_view node, const hub::Cursor& cursor,
+                              int64_t ttl_ms);
 Command eraseSessionCommand(std::string_view id);
 Command fetchSessionCommand(std::string_view id);
 // The answer to fetchSessionCommand (HGETALL): kUnavailable for no reply or an error, kMissing
@@ -40,7 +40,6 @@ Command fetchSessionCommand(std::string_view id);
 session::Lookup parseSessionFetch(const redisReply* reply, size_t max_channels);
 
 std::string formatSessionCommand(const session::Command& command);
-std::optional<session::Command> parseSessionCommand(std::string_view payload,
-                                                    size_t max_channels);
+std::optional<session::Command> parseSessionCommand(std::string_view payload, size_t max_channels);
 
 } // namespace holdfast::redis

@@ -152,8 +152,8 @@ int runRedis(event_base* base, const config::Config& config, const std::vector<s
   engine::RedisSessions sessions(commands, engine, random.token(9), sessionTimes(config),
                                  config.max_channels_per_request);
   engine.start();
-  HF_INFO("redis engine", logField("redis", redis::describe(*address)) +
-                              logField("node", sessions.node()));
+  HF_INFO("redis engine",
+          logField("redis", redis::describe(*address)) + logField("node", sessions.node()));
   return serveWith(base, config, args, clock, random, engine, nullptr, &sessions);
 }
 

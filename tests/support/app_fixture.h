@@ -96,8 +96,14 @@ public:
   explicit AppFixture(const Tweak& tweak = {}, engine::Engine* shared_engine = nullptr)
       : config(makeConfig(tweak)), engine(engine::hubLimits(config), clock, random),
         sessions(clock, session_random, static_cast<int64_t>(config.session_ttl) * 1000),
-        ctx{shared_engine ? *shared_engine : engine, sessions, config, clock, random, stats,
-            frames, host} {
+        ctx{shared_engine ? *shared_engine : engine,
+            sessions,
+            config,
+            clock,
+            random,
+            stats,
+            frames,
+            host} {
     stats.started_ms = clock.nowMs();
   }
 

@@ -139,14 +139,13 @@ TEST_CASE("nodes: close on the holding node forwards nothing", "[app][session][n
   CHECK(c.store.sent.empty());
 }
 
-TEST_CASE("nodes: subscribe and unsubscribe on B change A's live stream",
-          "[app][session][nodes]") {
+TEST_CASE("nodes: subscribe and unsubscribe on B change A's live stream", "[app][session][nodes]") {
   Cluster c;
   FakeRequest* sse = nullptr;
   std::string id = openStream(c.a, "one", sse);
   FakeRequest& sub = c.b.fx.control("POST", "/push/ctl/session/" + id + "/subscribe?channel=two");
   REQUIRE(sub.status() == 200);
-  CHECK(sub.bodyJson()["channels"].Size() == 1);  // the stored cursor had none yet
+  CHECK(sub.bodyJson()["channels"].Size() == 1); // the stored cursor had none yet
   REQUIRE(c.store.sent.size() == 1);
   CHECK(c.store.sent[0].second.kind == Kind::kSubscribe);
   CHECK(c.store.sent[0].second.positions.at(0).channel == "two");

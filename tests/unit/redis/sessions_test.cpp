@@ -57,8 +57,8 @@ TEST_CASE("redis session write commands name the key, values and ttl", "[redis]"
 }
 
 TEST_CASE("redis session fetch: found, missing, unavailable, bad cursor", "[redis]") {
-  auto found = Node::array({Node::str("cursor"), Node::str("a:E-3"), Node::str("node"),
-                            Node::str("n1")});
+  auto found =
+      Node::array({Node::str("cursor"), Node::str("a:E-3"), Node::str("node"), Node::str("n1")});
   session::Lookup l = parseSessionFetch(found.get(), 64);
   CHECK(l.status == Status::kFound);
   CHECK(hub::formatCursor(l.record.cursor) == "a:E-3");
