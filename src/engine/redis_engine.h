@@ -81,8 +81,8 @@ private:
   uint64_t evicted_ = 0;
   int64_t ping_sent_ms_ = 0; // 0: no PING outstanding
   uint64_t latency_ms_ = 0;
-  std::string prune_after_; // where pruneList() continues; empty: from the start
-  std::string listen_channel_;                      // empty: none
+  std::string prune_after_;    // where pruneList() continues; empty: from the start
+  std::string listen_channel_; // empty: none
   std::function<void(std::string_view)> on_listen_; // what arrives on listen_channel_
 };
 
