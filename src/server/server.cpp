@@ -62,6 +62,7 @@ void Server::setSessionDirectory(session::Directory& directory) {
 }
 
 Server::~Server() {
+  sessions_.directory().setHandler({}); // the directory may outlive the server
   connections_.clear();
   closeListeners();
 }

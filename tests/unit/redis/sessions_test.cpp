@@ -101,9 +101,10 @@ TEST_CASE("redis session commands round-trip", "[redis]") {
 }
 
 TEST_CASE("redis session commands: malformed payloads are refused", "[redis]") {
-  for (std::string bad : {std::string(""), std::string("C"), "C\nshort", "Q\n" + kId,
-                          "C\n" + kId + "\nextra", "S\n" + kId, "S\n" + kId + "\nnot a cursor",
-                          "U\n" + kId + "\nbad name!", "S\n" + kId + "\n", "C" + kId}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "C", "C\nshort", "Q\n" + kId, "C\n" + kId + "\nextra",
+                                "S\n" + kId, "S\n" + kId + "\nnot a cursor",
+                                "U\n" + kId + "\nbad name!", "S\n" + kId + "\n", "C" + kId}) {
     CAPTURE(bad);
     CHECK_FALSE(parseSessionCommand(bad, 64));
   }
