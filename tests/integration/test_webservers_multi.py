@@ -9,6 +9,7 @@ Every process is started in its own session and stopped by PID; every wait is bo
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -116,3 +117,29 @@ def test_session_longpoll_loop_and_close_through_the_balancer(stack):
     assert r.status == 200 and r.json().get("closed") == "session closed"
     again = harness.http(port, "GET", "/push/sub/multi?transport=poll&session=" + sid)
     assert again.status == 404
+
+
+def test_systemd_template_unit_verifies(tmp_path):
+    """deploy/systemd/holdfast@.service: per-instance sockets under /run/holdfast/N/, the
+    addresses the multi-process snippets use, and a unit systemd accepts."""
+    with open(os.path.join(harness.REPO, "deploy", "systemd", "holdfast@.service")) as f:
+        unit = f.read()
+    assert "Environment=HOLDFAST_CONTROL=unix:/run/holdfast/%i/control.sock" in unit
+    assert "Environment=HOLDFAST_DATA=unix:/run/holdfast/%i/data.sock" in unit
+    assert "RuntimeDirectory=holdfast/%i" in unit
+    for snippet in ("lighttpd/holdfast-multi.conf", "nginx/holdfast-multi-http.conf",
+                    "apache/holdfast-multi.conf"):
+        with open(os.path.join(harness.REPO, "deploy", snippet)) as f:
+            text = f.read()
+        assert "@RUN_DIR@/1/data.sock" in text and "@RUN_DIR@/3/control.sock" in text, snippet
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        pytest.skip("systemd-analyze not installed")
+    text = unit.replace("/usr/local/bin/holdfast", harness.holdfast_binary())
+    path = tmp_path / "holdfast@1.service"
+    path.write_text(text)
+    (tmp_path / "holdfast@.service").write_text(text)
+    r = subprocess.run([analyze, "verify", "--man=no", str(path)], capture_output=True,
+                       text=True, timeout=60, cwd=str(tmp_path))
+    assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), \
+        r.stdout + r.stderr
