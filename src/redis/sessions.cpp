@@ -6,16 +6,25 @@
 namespace holdfast::redis {
 namespace {
 
-// KEYS[1] session; ARGV: field, value, ttl_ms. Never shortens the ttl: a piggyback read of a
-// held session must not let it expire under its node's long hold.
-const char* const kSetScript = "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
-                               "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then "
-                               "redis.call('PEXPIRE', KEYS[1], ARGV[3]) end";
-// KEYS[1] session; ARGV: node, cursor, ttl_ms.
-const char* const kReleaseScript = "if redis.call('HGET', KEYS[1], 'node') == ARGV[1] then "
-                                   "redis.call('HDEL', KEYS[1], 'node') end "
-                                   "redis.call('HSET', KEYS[1], 'cursor', ARGV[2]) "
-                                   "redis.call('PEXPIRE', KEYS[1], ARGV[3])";
+// KEYS[1] session; ARGV: field, value, ttl_ms, create (1: may create the key). Never shortens
+// the ttl: a piggyback read of a held session must not let it expire under its node's long
+// hold. Only issuing and touching create the key; a claim racing a close does not bring the
+// closed session back.
+const char* const kSetScript =
+    "if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+    "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[3]) end "
+    "return 1";
+// KEYS[1] session; ARGV: node, cursor, ttl_ms. A closed (deleted) session stays deleted; a
+// claim another node made since keeps its node and its longer ttl.
+const char* const kReleaseScript =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+    "local n = redis.call('HGET', KEYS[1], 'node') "
+    "if n == ARGV[1] then redis.call('HDEL', KEYS[1], 'node') n = false end "
+    "redis.call('HSET', KEYS[1], 'cursor', ARGV[2]) "
+    "if not n then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end "
+    "return 1";
 
 std::string text(const redisReply* r) {
   return std::string(r->str, r->len);
@@ -28,9 +37,16 @@ std::optional<hub::Cursor> cursorOf(std::string_view text, size_t max_channels) 
   return hub::parseCursor(text, error, max_channels);
 }
 
-Command setField(std::string_view id, std::string_view field, std::string value, int64_t ttl) {
-  return {"EVAL",           kSetScript,         "1", sessionKey(id), std::string(field),
-          std::move(value), std::to_string(ttl)};
+Command setField(std::string_view id, std::string_view field, std::string value, int64_t ttl,
+                 bool create) {
+  return {"EVAL",
+          kSetScript,
+          "1",
+          sessionKey(id),
+          std::string(field),
+          std::move(value),
+          std::to_string(ttl),
+          create ? "1" : "0"};
 }
 
 } // namespace
@@ -44,11 +60,11 @@ std::string nodeChannel(std::string_view node) {
 }
 
 Command putSessionCommand(std::string_view id, const hub::Cursor& cursor, int64_t ttl_ms) {
-  return setField(id, "cursor", hub::formatCursor(cursor), ttl_ms);
+  return setField(id, "cursor", hub::formatCursor(cursor), ttl_ms, true);
 }
 
 Command claimSessionCommand(std::string_view id, std::string_view node, int64_t ttl_ms) {
-  return setField(id, "node", std::string(node), ttl_ms);
+  return setField(id, "node", std::string(node), ttl_ms, false);
 }
 
 Command releaseSessionCommand(std::string_view id, std::string_view node, const hub::Cursor& cursor,

@@ -29,8 +29,10 @@ std::string sessionKey(std::string_view id);
 std::string nodeChannel(std::string_view node);
 
 Command putSessionCommand(std::string_view id, const hub::Cursor& cursor, int64_t ttl_ms);
+// Does nothing to a session that no longer exists (closed while the request was starting).
 Command claimSessionCommand(std::string_view id, std::string_view node, int64_t ttl_ms);
-// Clears the node only when it is still `node` (a later claim by another node is kept).
+// Clears the node only when it is still `node` (a later claim by another node is kept, with its
+// ttl); does nothing to a session that no longer exists (closed).
 Command releaseSessionCommand(std::string_view id, std::string_view node, const hub::Cursor& cursor,
                               int64_t ttl_ms);
 Command eraseSessionCommand(std::string_view id);

@@ -243,3 +243,27 @@ def multi_lighttpd(root, nodes):
     code, out = lt.check_config()
     assert code == 0, out
     return lt.start()
+
+
+def test_session_record_in_redis_ttl_and_no_resurrection(trio):
+    _, redis, (a, b, _) = trio
+    sid, _ = new_session(a, "rec")
+    key = "holdfast:session:{%s}" % sid
+
+    def pttl():
+        return int(redis.command("PTTL", key)[1:])
+    assert 0 < pttl() <= 60000  # session_ttl (default 60 s) while detached
+    s = Stream(a, "rec", "transport=sse&session=" + sid)
+    try:
+        s.wait_for("hello")
+        a.wait_held(1)
+        harness.wait_until(lambda: pttl() > 60000, 2, what="held ttl")  # + the longest hold
+        node = redis.raw("HGET", key, "node").split(b"\r\n")[1]
+        assert len(node) == 12
+        assert b.ctl("POST", "/session/%s/close" % sid).status == 200
+        assert ended_within(s, 1.0)
+    finally:
+        s.close()
+    a.wait_held(0)
+    time.sleep(0.2)  # A's request release has run: it must not bring the session back
+    assert redis.command("EXISTS", key) == b":0"

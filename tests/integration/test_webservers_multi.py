@@ -108,6 +108,7 @@ def test_session_longpoll_loop_and_close_through_the_balancer(stack):
     finally:
         for s in streams:
             s.stop()
+    harness.wait_until(lambda: held_total(nodes) == 0, 5, what="streams released")
     held = in_background(lambda: harness.http(
         port, "GET", "/push/sub/multi?session=%s&cursor=%s&timeout=5" % (sid, cursor)))
     harness.wait_until(lambda: held_total(nodes) == 1, 5, what="one held request")

@@ -33,25 +33,28 @@ TEST_CASE("redis session keys are hash-tagged by id; node channels by node", "[r
 
 TEST_CASE("redis session write commands name the key, values and ttl", "[redis]") {
   Command put = putSessionCommand(kId, cursorOf("a:E-3,b:F-0"), 60000);
-  REQUIRE(put.size() == 7);
+  REQUIRE(put.size() == 8);
   CHECK(put[0] == "EVAL");
   CHECK(put[2] == "1");
   CHECK(put[3] == sessionKey(kId));
   CHECK(put[4] == "cursor");
   CHECK(put[5] == "a:E-3,b:F-0");
   CHECK(put[6] == "60000");
+  CHECK(put[7] == "1");                            // issuing and touching may create the key
   CHECK(put[1].find("PTTL") != std::string::npos); // never shortens a holding node's ttl
 
   Command claim = claimSessionCommand(kId, "n1", 3660000);
   CHECK(claim[4] == "node");
   CHECK(claim[5] == "n1");
   CHECK(claim[6] == "3660000");
+  CHECK(claim[7] == "0"); // a claim never brings a closed session back
 
   Command release = releaseSessionCommand(kId, "n1", {}, 60000);
   REQUIRE(release.size() == 7);
   CHECK(release[4] == "n1");
   CHECK(release[5] == "");
   CHECK(release[1].find("== ARGV[1]") != std::string::npos); // only this node's claim
+  CHECK(release[1].find("EXISTS") != std::string::npos);     // a closed session stays closed
   CHECK(eraseSessionCommand(kId) == Command{"DEL", sessionKey(kId)});
   CHECK(fetchSessionCommand(kId) == Command{"HGETALL", sessionKey(kId)});
 }
