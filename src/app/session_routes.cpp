@@ -115,10 +115,8 @@ void closeSession(Ctl& c, const std::string& id, const std::string& owner) {
 void unsubscribeChannels(Ctl& c, const std::string& id, session::Session& s,
                          std::vector<std::string> chs, const std::string& owner) {
   removeChannels(c.ctx, s, chs);
-  if (!owner.empty()) {
-    c.ctx.sessions.directory().put(id, s.cursor);
-    forward(c.ctx, owner, {session::Command::Kind::kUnsubscribe, id, {}, std::move(chs)});
-  }
+  c.ctx.sessions.directory().put(id, s.cursor); // other nodes read the session's channels
+  forward(c.ctx, owner, {session::Command::Kind::kUnsubscribe, id, {}, std::move(chs)});
   answer(c.ctx, c.request.ref(), id, true);
 }
 
@@ -138,8 +136,7 @@ void changeChannels(Ctl& c, const std::string& id, session::Session& s, bool sub
   ctx.engine.heads(std::move(*chs), [&ctx, ref = c.request.ref(), id, owner](hub::Cursor heads) {
     if (session::Session* now = ctx.sessions.find(id)) {
       addChannels(ctx, *now, heads);
-      if (!owner.empty())
-        ctx.sessions.directory().put(id, now->cursor);
+      ctx.sessions.directory().put(id, now->cursor);
     }
     forward(ctx, owner, {session::Command::Kind::kSubscribe, id, heads, {}});
     answer(ctx, ref, id, true);

@@ -205,3 +205,20 @@ TEST_CASE("nodes: an id no node issued is unknown everywhere", "[app][session][n
   CHECK(c.b.fx.get("/push/sub/ch?session=" + id).status() == 404);
   CHECK(c.b.fx.control("POST", "/push/ctl/session/" + id + "/close").status() == 404);
 }
+
+TEST_CASE("nodes: channels changed on B for a detached session are stored for every node",
+          "[app][session][nodes]") {
+  Cluster c;
+  FakeRequest& first = c.a.fx.get("/push/sub/one?transport=poll&session=new");
+  std::string id = *first.header("X-Holdfast-Session");
+  REQUIRE(c.b.fx.control("POST", "/push/ctl/session/" + id + "/subscribe?channel=two").status() ==
+          200);
+  CHECK(c.store.sent.empty()); // no node holds a request of it: nothing to forward
+  FakeRequest& onA = c.a.fx.control("GET", "/push/ctl/session/" + id + "/unsubscribe", "", "");
+  CHECK(onA.status() == 405);
+  FakeRequest& unsub =
+      c.a.fx.control("POST", "/push/ctl/session/" + id + "/unsubscribe?channel=one");
+  REQUIRE(unsub.status() == 200);
+  CHECK(support::str(unsub.bodyJson()["channels"]) == "[\"two\"]"); // A read B's change
+  CHECK(hub::formatCursor(c.store.records[id].cursor).rfind("two:", 0) == 0);
+}
