@@ -2,6 +2,7 @@
 #include "app/control.h"
 
 #include "app/respond.h"
+#include "app/session_lookup.h"
 #include "app/subscribe_request.h"
 #include "auth/access.h"
 #include "metrics/render.h"
@@ -130,20 +131,22 @@ void handleControl(Context& ctx, Request& request, const http::Target& target) {
 
 void readPiggyback(Context& ctx, const std::optional<std::string>& session_id,
                    std::function<void(std::optional<hub::ReadResult>)> then) {
-  session::Session* s = session_id ? ctx.sessions.find(*session_id) : nullptr;
-  if (!s) {
+  if (!session_id || !session::SessionTable::isValidId(*session_id)) {
     then(std::nullopt);
     return;
   }
-  ctx.engine.read(startsAfter(s->cursor), [&ctx, id = *session_id,
-                                           then = std::move(then)](hub::ReadResult r) {
-    if (r.unavailable)
-      return then(std::nullopt); // the publish itself succeeded; no piggyback this time
-    if (r.too_many_channels)
-      return then(std::nullopt);  // the session's channels were collected and cannot come back
-    ctx.sessions.touch(id, r.cursor, false);
-    ctx.stats.delivered += r.messages.size();
-    then(std::move(r));
+  resolveSession(ctx, *session_id, [&ctx, id = *session_id, then = std::move(then)](Resolved r) {
+    if (!r.session)
+      return then(std::nullopt);
+    ctx.engine.read(startsAfter(r.session->cursor), [&ctx, id, then](hub::ReadResult read) {
+      if (read.unavailable)
+        return then(std::nullopt); // the publish itself succeeded; no piggyback this time
+      if (read.too_many_channels)
+        return then(std::nullopt); // the session's channels were collected and cannot come back
+      ctx.sessions.touch(id, read.cursor, false);
+      ctx.stats.delivered += read.messages.size();
+      then(std::move(read));
+    });
   });
 }
 

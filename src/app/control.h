@@ -43,6 +43,9 @@ void publishBatch(Ctl& c);
 void channels(Ctl& c, std::string_view name);
 // <ctl>/session/<id>[/close|subscribe|unsubscribe]: session_routes.cpp.
 void sessionRoute(Ctl& c, std::string_view rest);
+// A session command another node forwarded to this one (session::Directory's handler): close
+// the held request, supersede it, or change its live channels. A miss does nothing.
+void applyRemote(Context& ctx, const session::Command& command);
 
 // Piggyback (DESIGN §4): when `session_id` names a live session, reads its pending messages
 // (advancing the session's cursor) and passes them to `then`; otherwise passes nullopt.

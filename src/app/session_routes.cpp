@@ -1,9 +1,12 @@
 // Session control on the control socket (DESIGN §4): close a session, subscribe/unsubscribe its
-// live stream, and piggyback reads of its pending messages.
+// live stream, and piggyback reads of its pending messages. When another node holds the
+// session's data request (shared directory, Redis), the change is made to the stored session
+// here and sent to that node, which applies it to its live request (applyRemote).
 #include <algorithm>
 
 #include "app/control.h"
 #include "app/respond.h"
+#include "app/session_lookup.h"
 #include "auth/access.h"
 
 namespace holdfast::app {
@@ -88,32 +91,49 @@ void answer(Context& ctx, RequestRef ref, const std::string& id, bool with_chann
   });
 }
 
-void closeSession(Ctl& c, const std::string& id) {
-  if (auto held = c.ctx.sessions.erase(id)) {
-    Request* r = c.ctx.host.find(RequestRef{held->conn_id, held->serial});
+void forward(Context& ctx, const std::string& owner, session::Command command) {
+  if (!owner.empty())
+    ctx.sessions.directory().forward(owner, command);
+}
+
+void closeHeld(Context& ctx, const std::string& id) {
+  if (auto held = ctx.sessions.erase(id)) {
+    Request* r = ctx.host.find(RequestRef{held->conn_id, held->serial});
     if (r && r->held)
       r->held->closeSession();
   }
+}
+
+void closeSession(Ctl& c, const std::string& id, const std::string& owner) {
+  closeHeld(c.ctx, id);
+  forward(c.ctx, owner, {session::Command::Kind::kClose, id, {}, {}});
   util::JsonWriter w;
   w.startObject().key("session").string(id).key("closed").boolean(true).endObject();
   c.json(200, w.finish());
 }
 
-void changeChannels(Ctl& c, const std::string& id, session::Session& s, bool subscribe) {
+void unsubscribeChannels(Ctl& c, const std::string& id, session::Session& s,
+                         std::vector<std::string> chs, const std::string& owner) {
+  removeChannels(c.ctx, s, chs);
+  c.ctx.sessions.directory().put(id, s.cursor); // other nodes read the session's channels
+  forward(c.ctx, owner, {session::Command::Kind::kUnsubscribe, id, {}, std::move(chs)});
+  answer(c.ctx, c.request.ref(), id, true);
+}
+
+void changeChannels(Ctl& c, const std::string& id, session::Session& s, bool subscribe,
+                    const std::string& owner) {
   const std::string* list = c.query.get("channel");
   std::string error = "missing channel parameter";
   auto chs = list ? hub::parseChannelList(*list, error, c.ctx.config.max_channels_per_request)
                   : std::nullopt;
   if (!chs)
     return c.error(400, "bad_channel", error);
-  if (!subscribe) {
-    removeChannels(c.ctx, s, *chs);
-    return answer(c.ctx, c.request.ref(), id, true);
-  }
+  if (!subscribe)
+    return unsubscribeChannels(c, id, s, std::move(*chs), owner);
   if (!mayAdd(c, s, *chs) || !c.storageUp())
     return;
   Context& ctx = c.ctx;
-  ctx.engine.heads(std::move(*chs), [&ctx, ref = c.request.ref(), id](
+  ctx.engine.heads(std::move(*chs), [&ctx, ref = c.request.ref(), id, owner](
                                         std::optional<hub::Cursor> heads) {
     if (!heads) {
       ctx.resume(ref, [&](Request& request) {
@@ -122,10 +142,39 @@ void changeChannels(Ctl& c, const std::string& id, session::Session& s, bool sub
       });
       return;
     }
-    if (session::Session* now = ctx.sessions.find(id))
+    if (session::Session* now = ctx.sessions.find(id)) {
       addChannels(ctx, *now, *heads);
+      ctx.sessions.directory().put(id, now->cursor);
+    }
+    forward(ctx, owner, {session::Command::Kind::kSubscribe, id, *heads, {}});
     answer(ctx, ref, id, true);
   });
+}
+
+// Acts on a session once it is resolved (found here or in the shared directory).
+void act(Ctl& c, const std::string& id, std::string_view action, const Resolved& r) {
+  if (!r.session)
+    return c.error(404, "unknown_session", "session " + id + " is unknown or expired");
+  const std::string& method = c.request.in->method;
+  if (method != "POST" && !(action.empty() && method == "GET"))
+    return c.error(405, "method_not_allowed", "session actions take POST",
+                   action.empty() ? "Allow: GET, POST\r\n" : "Allow: POST\r\n");
+  if (action == "close")
+    closeSession(c, id, r.owner);
+  else if (action == "subscribe" || action == "unsubscribe")
+    changeChannels(c, id, *r.session, action == "subscribe", r.owner);
+  else if (action.empty())
+    answer(c.ctx, c.request.ref(), id, false);  // GET /session/ID: a plain piggyback read
+  else
+    c.error(404, "not_found", "session actions: close, subscribe, unsubscribe");
+}
+
+// A session command another node sent: applied to the live request held here, if any.
+void applySupersede(Context& ctx, const std::string& id) {
+  session::Session* s = ctx.sessions.find(id);
+  Request* r = s && s->serial ? ctx.host.find(RequestRef{s->conn_id, s->serial}) : nullptr;
+  if (r && r->held)
+    r->held->supersede();
 }
 
 } // namespace
@@ -133,23 +182,31 @@ void changeChannels(Ctl& c, const std::string& id, session::Session& s, bool sub
 void sessionRoute(Ctl& c, std::string_view rest) {
   auto slash = rest.find('/');
   std::string id(rest.substr(0, slash));
-  std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  session::Session* s =
-      session::SessionTable::isValidId(id) ? c.ctx.sessions.find(id) : nullptr;
-  if (!s)
+  std::string action(slash == std::string_view::npos ? "" : rest.substr(slash + 1));
+  if (!session::SessionTable::isValidId(id))
     return c.error(404, "unknown_session", "session " + id + " is unknown or expired");
-  const std::string& method = c.request.in->method;
-  if (method != "POST" && !(action.empty() && method == "GET"))
-    return c.error(405, "method_not_allowed", "session actions take POST",
-                   action.empty() ? "Allow: GET, POST\r\n" : "Allow: POST\r\n");
-  if (action == "close")
-    closeSession(c, id);
-  else if (action == "subscribe" || action == "unsubscribe")
-    changeChannels(c, id, *s, action == "subscribe");
-  else if (action.empty())
-    answer(c.ctx, c.request.ref(), id, false);  // GET /session/ID: a plain piggyback read
-  else
-    c.error(404, "not_found", "session actions: close, subscribe, unsubscribe");
+  Context& ctx = c.ctx;
+  resolveSession(ctx, id,
+                 [&ctx, ref = c.request.ref(), route = std::string(c.route), query = c.query, id,
+                  action](Resolved r) {
+                   ctx.resume(ref, [&](Request& request) {
+                     Ctl again{ctx, request, route, query};
+                     act(again, id, action, r);
+                   });
+                 });
+}
+
+void applyRemote(Context& ctx, const session::Command& command) {
+  using Kind = session::Command::Kind;
+  session::Session* s = ctx.sessions.find(command.session);
+  if (command.kind == Kind::kClose)
+    closeHeld(ctx, command.session);
+  else if (command.kind == Kind::kSupersede)
+    applySupersede(ctx, command.session);
+  else if (s && command.kind == Kind::kSubscribe)
+    addChannels(ctx, *s, command.positions);
+  else if (s && command.kind == Kind::kUnsubscribe)
+    removeChannels(ctx, *s, command.channels);
 }
 
 } // namespace holdfast::app

@@ -2,6 +2,7 @@
 #include "app/subscribe.h"
 
 #include "app/respond.h"
+#include "app/session_lookup.h"
 #include "app/subscribe_request.h"
 
 namespace holdfast::app {
@@ -143,6 +144,39 @@ void answerOrHold(Context& ctx, Request& request, Subscribe& s, hub::ReadResult 
     holdPoll(ctx, request, s, r);
 }
 
+void readAndAnswer(Context& ctx, Request& request, Subscribe s) {
+  std::vector<hub::Start> starts = startsFor(s);
+  ctx.engine.read(std::move(starts),
+                  [&ctx, ref = request.ref(), s = std::move(s)](hub::ReadResult r) mutable {
+                    ctx.resume(ref, [&](Request& req) {
+                      if (r.unavailable)
+                        unavailable(ctx, req);
+                      else
+                        answerOrHold(ctx, req, s, std::move(r));
+                    });
+                  });
+}
+
+// A session id with a shared directory: known on any node. The request takes the session
+// over, so a request another node holds for it is superseded there.
+void resolveThenRead(Context& ctx, Request& request, Subscribe s) {
+  std::string id = s.session;
+  resolveSession(ctx, id, [&ctx, ref = request.ref(), s = std::move(s)](Resolved r) mutable {
+    ctx.resume(ref, [&](Request& req) {
+      if (!r.session && r.unavailable)
+        return unavailable(ctx, req);
+      if (!r.session)
+        return respondError(ctx, req, 404, "unknown_session",
+                            "session " + s.session +
+                                " is unknown or expired; start one with session=new");
+      if (!r.owner.empty())
+        ctx.sessions.directory().forward(r.owner,
+                                         {session::Command::Kind::kSupersede, s.session, {}, {}});
+      readAndAnswer(ctx, req, std::move(s));
+    });
+  });
+}
+
 } // namespace
 
 void handleSubscribe(Context& ctx, Request& request, const http::Target& target) {
@@ -155,16 +189,10 @@ void handleSubscribe(Context& ctx, Request& request, const http::Target& target)
     answerReconnect(ctx, request, s);
     return;
   }
-  std::vector<hub::Start> starts = startsFor(s);
-  ctx.engine.read(std::move(starts), [&ctx, ref = request.ref(), s = std::move(s)](
-                                         hub::ReadResult r) mutable {
-    ctx.resume(ref, [&](Request& req) {
-      if (r.unavailable)
-        unavailable(ctx, req);
-      else
-        answerOrHold(ctx, req, s, std::move(r));
-    });
-  });
+  if (s.resolve_session)
+    resolveThenRead(ctx, request, std::move(s));
+  else
+    readAndAnswer(ctx, request, std::move(s));
 }
 
 } // namespace holdfast::app

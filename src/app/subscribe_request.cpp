@@ -113,10 +113,14 @@ std::optional<BadRequest> parseSession(Context& ctx, const http::Query& q, Subsc
   }
   if (!session::SessionTable::isValidId(*id))
     return BadRequest{400, "bad_session", "session must be \"new\" or a server-issued id", {}};
+  s.session = *id;
+  if (ctx.sessions.directory().shared()) {
+    s.resolve_session = true; // another node may have issued it: handleSubscribe asks
+    return std::nullopt;
+  }
   if (!ctx.sessions.find(*id))
     return BadRequest{404, "unknown_session",
                       "session " + *id + " is unknown or expired; start one with session=new", {}};
-  s.session = *id;
   return std::nullopt;
 }
 

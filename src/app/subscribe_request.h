@@ -24,6 +24,7 @@ struct Subscribe {
   int64_t timeout_ms = 0;
   std::string session;      // existing or newly issued id; empty = none
   bool new_session = false;
+  bool resolve_session = false; // an existing id, to look up in the shared directory first
 };
 
 // An answer that ends the request before anything is read.

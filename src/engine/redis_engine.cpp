@@ -72,7 +72,7 @@ void RedisEngine::start() {
                       {},
                       {}});
   pubsub_.setHooks(
-      {[this] { fanout_.linkReady(); }, [this] { fanout_.linkLost(); },
+      {[this] { pubsubReady(); }, [this] { fanout_.linkLost(); },
        [this](std::string_view name) {
          if (auto ch = redis::channelOfPubsub(name))
            fanout_.subscribed(*ch);
@@ -84,6 +84,18 @@ void RedisEngine::start() {
        [this](std::string_view name, std::string_view payload) { onNotice(name, payload); }});
   commands_.start();
   pubsub_.start();
+}
+
+void RedisEngine::listen(std::string pubsub_channel,
+                         std::function<void(std::string_view)> on_message) {
+  listen_channel_ = std::move(pubsub_channel);
+  on_listen_ = std::move(on_message);
+}
+
+void RedisEngine::pubsubReady() {
+  if (!listen_channel_.empty())
+    pubsub_.subscribe(listen_channel_);
+  fanout_.linkReady();
 }
 
 void RedisEngine::loadScripts() {
@@ -241,6 +253,8 @@ void RedisEngine::catchUp(const hub::Position& after) {
 }
 
 void RedisEngine::onNotice(std::string_view pubsub, std::string_view payload) {
+  if (!listen_channel_.empty() && pubsub == listen_channel_)
+    return on_listen_(payload);
   auto channel = redis::channelOfPubsub(pubsub);
   auto notice = channel ? redis::parseNotice(*channel, payload) : std::nullopt;
   if (!notice) {

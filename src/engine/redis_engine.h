@@ -9,7 +9,9 @@
 // a link callback on the event loop (or at once when Redis is unreachable).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string_view>
 
 #include "engine/engine.h"
 #include "hub/hub.h"
@@ -44,6 +46,11 @@ public:
   void sweep() override;
   void setLimits(const hub::Limits& limits) override { limits_ = limits; }
 
+  // Subscribes the pub/sub link to `pubsub_channel` whenever it is ready (a node's own control
+  // channel, see redis_sessions.h) and passes what arrives on it to `on_message`. At most one;
+  // call before start().
+  void listen(std::string pubsub_channel, std::function<void(std::string_view)> on_message);
+
 private:
   struct PublishBatch;
   struct ReadBatch;
@@ -61,6 +68,7 @@ private:
   // stays bounded even when nobody lists channels.
   void pruneList();
   void onNotice(std::string_view pubsub, std::string_view payload);
+  void pubsubReady();
   void catchUp(const hub::Position& after);
 
   redis::Link& commands_;
@@ -73,7 +81,9 @@ private:
   uint64_t evicted_ = 0;
   int64_t ping_sent_ms_ = 0; // 0: no PING outstanding
   uint64_t latency_ms_ = 0;
-  std::string prune_after_; // where pruneList() continues; empty: from the start
+  std::string prune_after_;    // where pruneList() continues; empty: from the start
+  std::string listen_channel_; // empty: none
+  std::function<void(std::string_view)> on_listen_; // what arrives on listen_channel_
 };
 
 } // namespace holdfast::engine

@@ -4,11 +4,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "engine/memory_engine.h"
 #include "engine/redis_engine.h"
+#include "engine/redis_sessions.h"
 #include "redis/password.h"
 #include "redis/url.h"
 #include "server/event_handles.h"
@@ -118,8 +120,10 @@ void serve(event_base* base, Server& server) {
 // engine's (`memory` null for the Redis engine, whose state lives in Redis).
 int serveWith(event_base* base, const config::Config& config, const std::vector<std::string>& args,
               const util::Clock& clock, util::Random& random, engine::Engine& engine,
-              engine::MemoryEngine* memory) {
+              engine::MemoryEngine* memory, session::Directory* directory = nullptr) {
   Server server(base, config, clock, random, engine);
+  if (directory)
+    server.setSessionDirectory(*directory);
   server.setReloadArgs(args);
   std::vector<std::string> errors;
   if (!server.open(errors)) {
@@ -141,6 +145,11 @@ int serveWith(event_base* base, const config::Config& config, const std::vector<
   return saved ? 0 : 1;
 }
 
+engine::SessionTimes sessionTimes(const config::Config& config) {
+  uint64_t hold = std::max(config.poll_timeout, config.max_stream_age);
+  return {static_cast<int64_t>(config.session_ttl) * 1000, static_cast<int64_t>(hold) * 1000};
+}
+
 // The Redis engine on two links (commands, pub/sub). The password comes from
 // redis_password_file, HOLDFAST_REDIS_PASSWORD or the URL, in that order.
 int runRedis(event_base* base, const config::Config& config, const std::vector<std::string>& args,
@@ -159,9 +168,12 @@ int runRedis(event_base* base, const config::Config& config, const std::vector<s
   RedisLink commands(base, *address, *password, "commands", clock);
   RedisLink pubsub(base, *address, *password, "pubsub", clock);
   engine::RedisEngine engine(commands, pubsub, engine::hubLimits(config), clock, random);
+  engine::RedisSessions sessions(commands, engine, random.token(9), sessionTimes(config),
+                                 config.max_channels_per_request);
   engine.start();
-  HF_INFO("redis engine", logField("redis", redis::describe(*address)));
-  return serveWith(base, config, args, clock, random, engine, nullptr);
+  HF_INFO("redis engine",
+          logField("redis", redis::describe(*address)) + logField("node", sessions.node()));
+  return serveWith(base, config, args, clock, random, engine, nullptr, &sessions);
 }
 
 } // namespace

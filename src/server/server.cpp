@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "app/control.h"
 #include "engine/memory_engine.h"
 #include "server/handover.h"
 #include "util/log.h"
@@ -62,7 +63,13 @@ Server::Server(event_base* base, config::Config config, const util::Clock& clock
 
 // Connections go first: their requests' held subscribers unsubscribe from the engine and
 // detach from sessions, which are still alive here.
+void Server::setSessionDirectory(session::Directory& directory) {
+  sessions_.setDirectory(directory);
+  directory.setHandler([this](const session::Command& c) { app::applyRemote(ctx_, c); });
+}
+
 Server::~Server() {
+  sessions_.directory().setHandler({}); // the directory may outlive the server
   connections_.clear();
   closeListeners();
 }
@@ -453,6 +460,7 @@ void Server::reload() {
   config_ = std::move(fresh);
   engine_.setLimits(engine::hubLimits(config_));
   sessions_.setTtl(sessionTtlMs(config_));
+  sessions_.directory().setTtl(sessionTtlMs(config_));
   util::LogLevel level;
   if (util::parseLogLevel(config_.log_level, level))
     util::setLogLevel(level);

@@ -56,6 +56,9 @@ public:
   bool handedOver() const { return handed_over_; }
   // SIGHUP: re-reads the config file and applies limits, timeouts and the log level.
   void reload();
+  // Shares the sessions through `directory` (the Redis engine's; it must outlive the server)
+  // and applies the session commands other nodes send here. Call before start().
+  void setSessionDirectory(session::Directory& directory);
   // The command-line arguments a reload re-reads (the config file and flags).
   void setReloadArgs(std::vector<std::string> args) { reload_args_ = std::move(args); }
 

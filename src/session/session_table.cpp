@@ -13,6 +13,7 @@ std::string SessionTable::create() {
   Session s;
   s.expires_ms = clock_.nowMs() + ttl_ms_;
   sessions_.emplace(id, std::move(s));
+  directory_->put(id, {});
   return id;
 }
 
@@ -31,6 +32,7 @@ std::optional<HeldRef> SessionTable::attach(std::string_view id, uint64_t conn_i
     previous = HeldRef{s->conn_id, s->serial};
   s->conn_id = conn_id;
   s->serial = serial;
+  directory_->claim(std::string(id));
   return previous;
 }
 
@@ -42,6 +44,7 @@ void SessionTable::detach(std::string_view id, uint64_t serial, const hub::Curso
   s->conn_id = 0;
   s->serial = 0;
   s->expires_ms = clock_.nowMs() + ttl_ms_;
+  directory_->release(std::string(id), cursor);
 }
 
 std::optional<HeldRef> SessionTable::touch(std::string_view id, const hub::Cursor& cursor,
@@ -51,11 +54,14 @@ std::optional<HeldRef> SessionTable::touch(std::string_view id, const hub::Curso
     return std::nullopt;
   s->cursor = cursor;
   s->expires_ms = clock_.nowMs() + ttl_ms_;
-  if (!take_over || s->serial == 0)
+  if (!take_over || s->serial == 0) {
+    directory_->put(std::string(id), cursor);
     return std::nullopt;
+  }
   HeldRef held{s->conn_id, s->serial};
   s->conn_id = 0;
   s->serial = 0;  // its detach() is then ignored and cannot move the cursor back
+  directory_->release(std::string(id), cursor);
   return held;
 }
 
@@ -67,7 +73,16 @@ std::optional<HeldRef> SessionTable::erase(std::string_view id) {
   if (it->second.serial != 0)
     held = HeldRef{it->second.conn_id, it->second.serial};
   sessions_.erase(it);
+  directory_->erase(std::string(id));
   return held;
+}
+
+Session& SessionTable::import(std::string_view id, const hub::Cursor& cursor) {
+  auto [it, added] = sessions_.try_emplace(std::string(id));
+  if (added)
+    it->second.expires_ms = clock_.nowMs() + ttl_ms_;
+  it->second.cursor = cursor;
+  return it->second;
 }
 
 size_t SessionTable::expire() {

@@ -1,7 +1,9 @@
 // Sessions: a server-issued, unguessable id that ties successive data requests of one client
 // together. One held request per session (a newer one supersedes the older); the session keeps
 // the cursor of its last request for piggyback reads and expires session_ttl after its last
-// request ended. Pure bookkeeping: the server acts on what these calls return.
+// request ended. Pure bookkeeping: the server acts on what these calls return. Every change is
+// written through to the Directory (directory.h: nothing for the memory engine, Redis when
+// several nodes share the sessions); expire() is local only (the directory has its own ttl).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <utility>
 
 #include "hub/cursor.h"
+#include "session/directory.h"
 #include "util/clock.h"
 #include "util/random.h"
 
@@ -33,7 +36,12 @@ struct HeldRef {
 class SessionTable {
 public:
   SessionTable(const util::Clock& clock, util::Random& random, int64_t ttl_ms)
-      : clock_(clock), random_(random), ttl_ms_(ttl_ms) {}
+      : clock_(clock), random_(random), ttl_ms_(ttl_ms), directory_(&local_) {}
+
+  // Changes are written through to `directory` from now on (it must outlive the table). The
+  // default is a LocalDirectory.
+  void setDirectory(Directory& directory) { directory_ = &directory; }
+  Directory& directory() { return *directory_; }
 
   // Issues a new session id (128 random bits, base64url).
   std::string create();
@@ -49,6 +57,9 @@ public:
   std::optional<HeldRef> touch(std::string_view id, const hub::Cursor& cursor, bool take_over);
   // Removes the session; returns the held request to close, if any.
   std::optional<HeldRef> erase(std::string_view id);
+  // A session another node issued or changed, as the directory has it: created here when
+  // missing, its cursor replaced (attachment kept). Not written through.
+  Session& import(std::string_view id, const hub::Cursor& cursor);
   // Drops detached sessions whose ttl passed. Returns how many.
   size_t expire();
   size_t size() const { return sessions_.size(); }
@@ -61,6 +72,8 @@ private:
   const util::Clock& clock_;
   util::Random& random_;
   int64_t ttl_ms_;
+  Directory* directory_;
+  LocalDirectory local_;
   std::unordered_map<std::string, Session> sessions_;
 };
 

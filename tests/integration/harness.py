@@ -207,7 +207,10 @@ def render(template_path, out_path, values):
 class Lighttpd:
     """lighttpd in the foreground (-D) with deploy/lighttpd's config rendered into tmpdir."""
 
-    def __init__(self, tmpdir, control_socket, data_socket, port=None):
+    def __init__(self, tmpdir, control_socket, data_socket, port=None, fragment="holdfast.conf",
+                 values=None):
+        """`fragment`: the deploy/lighttpd file to include (holdfast-multi.conf: several
+        processes, rendered with values={"RUN_DIR": ...})."""
         self.tmpdir = tmpdir
         self.port = port or free_port()
         self.docroot = os.path.join(tmpdir, "docroot")
@@ -217,9 +220,10 @@ class Lighttpd:
         # Tests hold a few thousand requests: stay well under the hard fd limit (lighttpd fails
         # to start when server.max-fds exceeds it) and use a single process.
         max_fds = min(16384, fd_hard_limit() - 64)
-        self.fragment = render(os.path.join(LIGHTTPD_DIR, "holdfast.conf"),
+        self.fragment = render(os.path.join(LIGHTTPD_DIR, fragment),
                                os.path.join(tmpdir, "holdfast.conf"),
-                               {"CONTROL_SOCKET": control_socket, "DATA_SOCKET": data_socket})
+                               dict({"CONTROL_SOCKET": control_socket,
+                                     "DATA_SOCKET": data_socket}, **(values or {})))
         self.conf = render(os.path.join(LIGHTTPD_DIR, "lighttpd.conf"),
                            os.path.join(tmpdir, "lighttpd.conf"),
                            {"PORT": self.port, "DOCROOT": self.docroot, "TMPDIR": tmpdir,

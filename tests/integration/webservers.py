@@ -130,7 +130,8 @@ class Apache(_WebServer):
 
     name = "apache"
 
-    def __init__(self, tmpdir, control_socket, data_socket, port=None):
+    def __init__(self, tmpdir, control_socket, data_socket, port=None, run_dir=None):
+        """run_dir: render holdfast-multi.conf (several processes, RUN_DIR/N/*.sock) instead."""
         self.tmpdir = tmpdir
         self.port = port or harness.free_port()
         self.docroot = make_docroot(tmpdir)
@@ -138,8 +139,9 @@ class Apache(_WebServer):
         os.makedirs(self.conf_dir, exist_ok=True)
         values = {"PORT": self.port, "DOCROOT": self.docroot, "TMPDIR": self.conf_dir,
                   "CONF_DIR": self.conf_dir, "CONTROL_SOCKET": control_socket,
-                  "DATA_SOCKET": data_socket}
-        self.fragment = harness.render(os.path.join(APACHE_DIR, "holdfast.conf"),
+                  "DATA_SOCKET": data_socket, "RUN_DIR": run_dir}
+        fragment = "holdfast-multi.conf" if run_dir else "holdfast.conf"
+        self.fragment = harness.render(os.path.join(APACHE_DIR, fragment),
                                        os.path.join(self.conf_dir, "holdfast.conf"), values)
         self.conf = harness.render(os.path.join(APACHE_DIR, "httpd.conf"),
                                    os.path.join(self.conf_dir, "httpd.conf"), values)
@@ -175,7 +177,8 @@ class Nginx(_WebServer):
 
     name = "nginx"
 
-    def __init__(self, tmpdir, control_socket, data_socket, port=None):
+    def __init__(self, tmpdir, control_socket, data_socket, port=None, run_dir=None):
+        """run_dir: render holdfast-multi-http.conf (several processes) as holdfast-http.conf."""
         self.tmpdir = tmpdir
         self.port = port or harness.free_port()
         self.docroot = make_docroot(tmpdir)
@@ -183,9 +186,11 @@ class Nginx(_WebServer):
         os.makedirs(self.conf_dir, exist_ok=True)
         values = {"PORT": self.port, "DOCROOT": self.docroot, "TMPDIR": self.conf_dir,
                   "CONF_DIR": self.conf_dir, "CONTROL_SOCKET": control_socket,
-                  "DATA_SOCKET": data_socket}
+                  "DATA_SOCKET": data_socket, "RUN_DIR": run_dir}
         for name in ("holdfast-http.conf", "holdfast-server.conf", "nginx.conf"):
-            harness.render(os.path.join(NGINX_DIR, name), os.path.join(self.conf_dir, name),
+            source = "holdfast-multi-http.conf" if run_dir and name == "holdfast-http.conf" \
+                else name
+            harness.render(os.path.join(NGINX_DIR, source), os.path.join(self.conf_dir, name),
                            values)
         self.conf = os.path.join(self.conf_dir, "nginx.conf")
         # A packaged nginx has fastcgi_params next to nginx.conf; so does this one.
@@ -223,11 +228,20 @@ class Nginx(_WebServer):
 class Lighttpd(harness.Lighttpd):
     name = "lighttpd"
 
+    def __init__(self, tmpdir, control_socket, data_socket, port=None, run_dir=None):
+        if run_dir:
+            super().__init__(tmpdir, control_socket, data_socket, port,
+                             fragment="holdfast-multi.conf", values={"RUN_DIR": run_dir})
+        else:
+            super().__init__(tmpdir, control_socket, data_socket, port)
 
-def web_server(kind, tmpdir, control_socket, data_socket):
-    """An unstarted server of kind ("lighttpd", "apache", "nginx") in front of the sockets."""
+
+def web_server(kind, tmpdir, control_socket, data_socket, run_dir=None):
+    """An unstarted server of kind ("lighttpd", "apache", "nginx") in front of the sockets, or,
+    with run_dir, of the processes whose sockets are RUN_DIR/N/{control,data}.sock (the shipped
+    multi-process configs)."""
     cls = {"lighttpd": Lighttpd, "apache": Apache, "nginx": Nginx}[kind]
-    return cls(tmpdir, control_socket, data_socket)
+    return cls(tmpdir, control_socket, data_socket, run_dir=run_dir)
 
 
 def socket_mode(path):

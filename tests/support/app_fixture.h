@@ -91,10 +91,19 @@ public:
 
   // The test config: publish_key, token_key, an allowed origin and the client_publish pattern
   // "room.*"; `tweak` changes it before the engine is built from it.
-  explicit AppFixture(const Tweak& tweak = {})
+  // `shared_engine`: handlers use that engine instead of this fixture's own (two fixtures as two
+  // nodes of one store, for the shared session directory tests).
+  explicit AppFixture(const Tweak& tweak = {}, engine::Engine* shared_engine = nullptr)
       : config(makeConfig(tweak)), engine(engine::hubLimits(config), clock, random),
         sessions(clock, session_random, static_cast<int64_t>(config.session_ttl) * 1000),
-        ctx{engine, sessions, config, clock, random, stats, frames, host} {
+        ctx{shared_engine ? *shared_engine : engine,
+            sessions,
+            config,
+            clock,
+            random,
+            stats,
+            frames,
+            host} {
     stats.started_ms = clock.nowMs();
   }
 
