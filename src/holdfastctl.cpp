@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include "auth/tokens.h"
 #include "ctl/client.h"
 #include "ctl/format.h"
-#include "auth/tokens.h"
 #include "util/json.h"
 
 namespace {
@@ -206,7 +206,8 @@ int channels(const Options& o) {
     return fail(error);
   std::vector<holdfast::ctl::ChannelRow> rows;
   do {
-    std::string route = "/channels?limit=1000" + (after.empty() ? "" : "&after=" + urlEncode(after));
+    std::string route =
+        "/channels?limit=1000" + (after.empty() ? "" : "&after=" + urlEncode(after));
     auto reply = holdfast::ctl::send(*endpoint, withKey(o, Request{"GET", route, {}, ""}), error);
     if (!reply)
       return fail(error);
@@ -252,7 +253,8 @@ int tail(const Options& o) {
       if (!answered)
         return reply ? fail("HTTP status " + std::to_string(reply->status), kAnswerError)
                      : fail(error);
-      std::cerr << "holdfastctl: " << (reply ? "HTTP status " + std::to_string(reply->status) : error)
+      std::cerr << "holdfastctl: "
+                << (reply ? "HTTP status " + std::to_string(reply->status) : error)
                 << "; retrying in 2 s\n";
       std::this_thread::sleep_for(std::chrono::seconds(2));
       continue;
@@ -280,49 +282,68 @@ int tail(const Options& o) {
   }
 }
 
+// The string option `flag` names, or nullptr.
+std::string* stringOption(Options& o, const std::string& flag) {
+  static const std::pair<const char*, std::string Options::*> kStrings[] = {
+      {"--control", &Options::control},
+      {"--url", &Options::url},
+      {"--mount", &Options::mount},
+      {"--data", &Options::data},
+      {"--data-url", &Options::data_url},
+      {"--data-mount", &Options::data_mount},
+      {"--key", &Options::key},
+      {"--event", &Options::event},
+      {"--type", &Options::type},
+      {"--token", &Options::token},
+      {"--token-key", &Options::token_key}};
+  for (const auto& [name, member] : kStrings) {
+    if (flag == name)
+      return &(o.*member);
+  }
+  return nullptr;
+}
+
+// Takes the value of the option at argv[i] (advancing i). False when it is missing or bad.
+bool takeValue(int argc, char** argv, int& i, Options& o, const std::string& a) {
+  if (i + 1 >= argc)
+    return false;
+  std::string text = argv[++i];
+  if (std::string* out = stringOption(o, a)) {
+    *out = text;
+    return true;
+  }
+  long& out = a == "--ttl" ? o.ttl : o.lines;
+  char* end = nullptr;
+  out = strtol(text.c_str(), &end, 10);
+  return !text.empty() && *end == '\0' && out >= (a == "--ttl" ? 1 : 0);
+}
+
+bool takesValue(Options& o, const std::string& a) {
+  return stringOption(o, a) || a == "--ttl" || a == "-n" || a == "--lines";
+}
+
 bool parseOptions(int argc, char** argv, Options& o) {
   if (const char* k = getenv("HOLDFAST_PUBLISH_KEY"))
     o.key = k;
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](std::string& out) {
-      if (i + 1 >= argc)
+    const std::string given = argv[i];
+    const std::string a = given == "-n" ? "--lines" : given;
+    if (takesValue(o, a)) {
+      if (!takeValue(argc, argv, i, o, a)) {
+        fail(given + " needs a valid value");
         return false;
-      out = argv[++i];
-      return true;
-    };
-    auto count = [&](long& out, long min) {
-      std::string text;
-      if (!value(text))
-        return false;
-      char* end = nullptr;
-      out = strtol(text.c_str(), &end, 10);
-      return !text.empty() && *end == '\0' && out >= min;
-    };
-    bool ok = true;
-    if (a == "--control") ok = value(o.control);
-    else if (a == "--url") ok = value(o.url);
-    else if (a == "--mount") ok = value(o.mount);
-    else if (a == "--data") ok = value(o.data);
-    else if (a == "--data-url") ok = value(o.data_url);
-    else if (a == "--data-mount") ok = value(o.data_mount);
-    else if (a == "--key") ok = value(o.key);
-    else if (a == "--event") ok = value(o.event);
-    else if (a == "--type") ok = value(o.type);
-    else if (a == "--token") ok = value(o.token);
-    else if (a == "--token-key") ok = value(o.token_key);
-    else if (a == "--ttl") ok = count(o.ttl, 1);
-    else if (a == "-n" || a == "--lines") ok = count(o.lines, 0);
-    else if (a == "--json") o.json = true;
-    else if (a == "-h" || a == "--help") o.help = true;
-    else if (a == "--version") o.version = true;
-    else if (a.size() > 1 && a[0] == '-' && a != "-") {
+      }
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "-h" || a == "--help") {
+      o.help = true;
+    } else if (a == "--version") {
+      o.version = true;
+    } else if (a.size() > 1 && a[0] == '-' && a != "-") {
       fail("unknown option " + a);
       return false;
-    } else o.args.push_back(a);
-    if (!ok) {
-      fail(a + " needs a valid value");
-      return false;
+    } else {
+      o.args.push_back(a);
     }
   }
   return o.help || o.version || !o.args.empty();
@@ -331,16 +352,26 @@ bool parseOptions(int argc, char** argv, Options& o) {
 int dispatch(const Options& o) {
   const std::string& cmd = o.args[0];
   size_t n = o.args.size();
-  if (cmd == "publish") return publish(o);
-  if (cmd == "tail") return tail(o);
-  if (cmd == "channels" && n == 1) return channels(o);
-  if (cmd == "info" && n == 2) return run(o, "GET", "/channels/" + o.args[1]);
-  if (cmd == "list" && n == 1) return run(o, "GET", "/channels");
-  if (cmd == "delete" && n == 2) return run(o, "DELETE", "/channels/" + o.args[1]);
-  if (cmd == "close" && n == 2) return run(o, "POST", "/session/" + o.args[1] + "/close");
-  if (cmd == "stats" && n == 1) return run(o, "GET", "/stats");
-  if (cmd == "metrics" && n == 1) return run(o, "GET", "/metrics");
-  if (cmd == "health" && n == 1) return run(o, "GET", "/health");
+  if (cmd == "publish")
+    return publish(o);
+  if (cmd == "tail")
+    return tail(o);
+  if (cmd == "channels" && n == 1)
+    return channels(o);
+  if (cmd == "info" && n == 2)
+    return run(o, "GET", "/channels/" + o.args[1]);
+  if (cmd == "list" && n == 1)
+    return run(o, "GET", "/channels");
+  if (cmd == "delete" && n == 2)
+    return run(o, "DELETE", "/channels/" + o.args[1]);
+  if (cmd == "close" && n == 2)
+    return run(o, "POST", "/session/" + o.args[1] + "/close");
+  if (cmd == "stats" && n == 1)
+    return run(o, "GET", "/stats");
+  if (cmd == "metrics" && n == 1)
+    return run(o, "GET", "/metrics");
+  if (cmd == "health" && n == 1)
+    return run(o, "GET", "/health");
   if (cmd == "token" && n == 2 && !o.token_key.empty()) {
     std::cout << holdfast::auth::makeSubscribeToken(o.token_key, o.args[1], time(nullptr) + o.ttl)
               << "\n";

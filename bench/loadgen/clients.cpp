@@ -20,15 +20,22 @@ int64_t realtimeNs() {
 }
 
 bool parseSubKind(const std::string& s, SubKind& out) {
-  if (s == "holdfast-longpoll") out = SubKind::kHoldfastLongpoll;
-  else if (s == "holdfast-sse") out = SubKind::kHoldfastSse;
-  else if (s == "nchan-longpoll") out = SubKind::kNchanLongpoll;
-  else if (s == "nchan-sse") out = SubKind::kNchanSse;
-  else return false;
+  if (s == "holdfast-longpoll")
+    out = SubKind::kHoldfastLongpoll;
+  else if (s == "holdfast-sse")
+    out = SubKind::kHoldfastSse;
+  else if (s == "nchan-longpoll")
+    out = SubKind::kNchanLongpoll;
+  else if (s == "nchan-sse")
+    out = SubKind::kNchanSse;
+  else
+    return false;
   return true;
 }
 
-bool isSse(SubKind k) { return k == SubKind::kHoldfastSse || k == SubKind::kNchanSse; }
+bool isSse(SubKind k) {
+  return k == SubKind::kHoldfastSse || k == SubKind::kNchanSse;
+}
 
 namespace {
 
@@ -36,7 +43,8 @@ namespace {
 bufferevent* openConnection(event_base* base, const Target& t, bufferevent_data_cb rd,
                             bufferevent_data_cb wr, bufferevent_event_cb ev, void* arg) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return nullptr;
+  if (fd < 0)
+    return nullptr;
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (t.source.sin_addr.s_addr != 0) {
@@ -71,7 +79,7 @@ std::string drain(bufferevent* bev) {
   return data;
 }
 
-}  // namespace
+} // namespace
 
 // ---- Subscriber ------------------------------------------------------------------------------
 
@@ -83,8 +91,10 @@ Subscriber::Subscriber(event_base* base, Target target, Options opt, SubCounters
 }
 
 Subscriber::~Subscriber() {
-  if (bev_) bufferevent_free(bev_);
-  if (retry_) event_free(retry_);
+  if (bev_)
+    bufferevent_free(bev_);
+  if (retry_)
+    event_free(retry_);
 }
 
 void Subscriber::resetParser() {
@@ -92,18 +102,22 @@ void Subscriber::resetParser() {
   sse_ = SseParser{};
   http_.onHead = [this](const ResponseHead& h) { handleHead(h); };
   http_.onBody = [this](std::string_view b) {
-    if (isSse(opt_.kind) && http_.head().status == 200) sse_.feed(b);
-    else body_.append(b);
+    if (isSse(opt_.kind) && http_.head().status == 200)
+      sse_.feed(b);
+    else
+      body_.append(b);
   };
   http_.onComplete = [this](const ResponseHead& h) { handleComplete(h); };
   sse_.onEvent = [this](const SseEvent& ev) {
-    if (ev.hasId && !ev.id.empty()) cursor_ = ev.id;
+    if (ev.hasId && !ev.id.empty())
+      cursor_ = ev.id;
     handlePayloads(ev.data);
   };
 }
 
 void Subscriber::start() {
-  if (bev_ || done_) return;
+  if (bev_ || done_)
+    return;
   closeRequested_ = false;
   bev_ = openConnection(base_, target_, readCb, writeCb, eventCb, this);
   if (!bev_) {
@@ -135,7 +149,8 @@ void Subscriber::sendRequest() {
   if (holdfast && !cursor_.empty())
     path += (path.find('?') == std::string::npos ? "?cursor=" : "&cursor=") + urlEncode(cursor_);
   std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + target_.host + "\r\n";
-  if (isSse(opt_.kind)) req += "Accept: text/event-stream\r\n";
+  if (isSse(opt_.kind))
+    req += "Accept: text/event-stream\r\n";
   if (opt_.kind == SubKind::kNchanSse && !cursor_.empty())
     req += "Last-Event-ID: " + cursor_ + "\r\n";
   if (opt_.kind == SubKind::kNchanLongpoll && !lastModified_.empty()) {
@@ -149,15 +164,18 @@ void Subscriber::sendRequest() {
 }
 
 void Subscriber::markReady() {
-  if (everReady_) return;
+  if (everReady_)
+    return;
   everReady_ = true;
   ++counters_.ready;
-  if (onReady) onReady();
+  if (onReady)
+    onReady();
 }
 
 void Subscriber::handleHead(const ResponseHead& h) {
   body_.clear();
-  if (isSse(opt_.kind) && h.status == 200) markReady();
+  if (isSse(opt_.kind) && h.status == 200)
+    markReady();
 }
 
 void Subscriber::handleComplete(const ResponseHead& h) {
@@ -169,14 +187,16 @@ void Subscriber::handleComplete(const ResponseHead& h) {
       etag_ = std::string(h.header("etag"));
     } else {
       std::string c = lastCursor(body_);
-      if (!c.empty()) cursor_ = c;
+      if (!c.empty())
+        cursor_ = c;
     }
     handlePayloads(body_);
   } else if (h.status != 200 && !timeout) {
     ++counters_.badStatus;
   }
   body_.clear();
-  if (done_ || closeRequested_ || !bev_) return;
+  if (done_ || closeRequested_ || !bev_)
+    return;
   if (isSse(opt_.kind) || !h.keepAlive() || (h.status != 200 && !timeout)) {
     // Stream ended, connection not reusable, or an error answer: reconnect after a pause.
     closeRequested_ = true;
@@ -192,10 +212,12 @@ void Subscriber::handleComplete(const ResponseHead& h) {
 
 void Subscriber::handlePayloads(std::string_view text) {
   forEachPayload(text, [&](uint64_t seq, int64_t t) {
-    if (onPayload) onPayload(seq);
+    if (onPayload)
+      onPayload(seq);
     SeqResult r = tracker_.record(seq);
     if (r == SeqResult::kInOrder || r == SeqResult::kOutOfOrder) {
-      if (opt_.expect > 0) counters_.latency.add(seq, recvNs_ - t);
+      if (opt_.expect > 0)
+        counters_.latency.add(seq, recvNs_ - t);
     }
   });
   if (opt_.expect > 0 && opt_.closeWhenComplete && tracker_.complete() && !done_) {
@@ -205,17 +227,21 @@ void Subscriber::handlePayloads(std::string_view text) {
 }
 
 void Subscriber::finish() {
-  if (done_) return;
+  if (done_)
+    return;
   done_ = true;
-  if (onDone) onDone();
+  if (onDone)
+    onDone();
 }
 
 void Subscriber::dropConnection(bool byPeer) {
   bool wasOpen = bev_ != nullptr;
   inCallback_ = false;
   close();
-  if (done_) return;
-  if (byPeer && wasOpen) ++counters_.disconnects;
+  if (done_)
+    return;
+  if (byPeer && wasOpen)
+    ++counters_.disconnects;
   if (opt_.reconnect) {
     ++counters_.reconnects;
     timeval tv{0, 100000};
@@ -249,9 +275,11 @@ void Subscriber::readCb(bufferevent* bev, void* arg) {
 
 void Subscriber::writeCb(bufferevent*, void* arg) {
   auto* s = static_cast<Subscriber*>(arg);
-  if (!s->awaitingWrite_) return;
+  if (!s->awaitingWrite_)
+    return;
   s->awaitingWrite_ = false;
-  if (!isSse(s->opt_.kind)) s->markReady();
+  if (!isSse(s->opt_.kind))
+    s->markReady();
 }
 
 void Subscriber::eventCb(bufferevent* bev, short what, void* arg) {
@@ -261,7 +289,8 @@ void Subscriber::eventCb(bufferevent* bev, short what, void* arg) {
     return;
   }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-    if (!(what & BEV_EVENT_EOF) && !s->everReady_ && s->http_.idle()) ++s->counters_.connectErrors;
+    if (!(what & BEV_EVENT_EOF) && !s->everReady_ && s->http_.idle())
+      ++s->counters_.connectErrors;
     s->recvNs_ = realtimeNs();
     std::string rest = drain(bev);
     s->inCallback_ = true;
@@ -274,7 +303,8 @@ void Subscriber::eventCb(bufferevent* bev, short what, void* arg) {
 
 void Subscriber::retryCb(evutil_socket_t, short, void* arg) {
   auto* s = static_cast<Subscriber*>(arg);
-  if (s->bev_) s->close();
+  if (s->bev_)
+    s->close();
   s->start();
 }
 
@@ -289,17 +319,23 @@ Publisher::Publisher(event_base* base, Target target, Options opt)
       rtt_.add(answered_, lastAnswer_ - inFlight_.front());
       inFlight_.pop_front();
     }
-    if (h.status >= 200 && h.status < 300) ++ok_;
-    else ++failed_;
-    if (onAnswer) onAnswer(opt_.seqStart + answered_, h.status);
+    if (h.status >= 200 && h.status < 300)
+      ++ok_;
+    else
+      ++failed_;
+    if (onAnswer)
+      onAnswer(opt_.seqStart + answered_, h.status);
     ++answered_;
-    if (!h.keepAlive()) reconnectWanted_ = true;
+    if (!h.keepAlive())
+      reconnectWanted_ = true;
   };
 }
 
 Publisher::~Publisher() {
-  if (bev_) bufferevent_free(bev_);
-  if (timer_) event_free(timer_);
+  if (bev_)
+    bufferevent_free(bev_);
+  if (timer_)
+    event_free(timer_);
 }
 
 void Publisher::start() {
@@ -308,7 +344,8 @@ void Publisher::start() {
 }
 
 void Publisher::connect() {
-  if (bev_) bufferevent_free(bev_);
+  if (bev_)
+    bufferevent_free(bev_);
   http_.reset();
   sentOnConn_ = 0;
   bev_ = openConnection(base_, target_, readCb, nullptr, eventCb, this);
@@ -328,12 +365,14 @@ void Publisher::schedule() {
     return;
   }
   if (sentOnConn_ >= opt_.perConnection) {
-    if (inFlight_.empty()) connect();  // drained: start a fresh connection
+    if (inFlight_.empty())
+      connect(); // drained: start a fresh connection
     return;
   }
   while (sent_ < opt_.count && inFlight_.size() < std::max(1u, opt_.window) &&
          sentOnConn_ < opt_.perConnection) {
-    if (!sendDue()) return;
+    if (!sendDue())
+      return;
   }
 }
 
@@ -342,7 +381,8 @@ bool Publisher::sendDue() {
     int64_t due = startNs_ + static_cast<int64_t>(static_cast<double>(sent_) * 1e9 / opt_.rate);
     int64_t wait = due - realtimeNs();
     if (wait > 0) {
-      timeval tv{static_cast<time_t>(wait / 1000000000), static_cast<suseconds_t>((wait % 1000000000) / 1000)};
+      timeval tv{static_cast<time_t>(wait / 1000000000),
+                 static_cast<suseconds_t>((wait % 1000000000) / 1000)};
       evtimer_add(timer_, &tv);
       return false;
     }
@@ -351,16 +391,20 @@ bool Publisher::sendDue() {
 }
 
 bool Publisher::sendNext() {
-  if (!bev_) return false;
+  if (!bev_)
+    return false;
   uint64_t seq = opt_.seqStart + sent_;
   int64_t now = realtimeNs();
   std::string body = makePayload(seq, now);
-  std::string req = "POST " + opt_.path + " HTTP/1.1\r\nHost: " + target_.host +
-                    "\r\nContent-Type: application/json\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n";
-  if (!opt_.authHeader.empty()) req += opt_.authHeader + "\r\n";
+  std::string req =
+      "POST " + opt_.path + " HTTP/1.1\r\nHost: " + target_.host +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n";
+  if (!opt_.authHeader.empty())
+    req += opt_.authHeader + "\r\n";
   req += "\r\n" + body;
-  if (firstSend_ == 0) firstSend_ = now;
+  if (firstSend_ == 0)
+    firstSend_ = now;
   inFlight_.push_back(now);
   ++sent_;
   ++sentOnConn_;
@@ -376,7 +420,8 @@ void Publisher::readCb(bufferevent* bev, void* arg) {
     return;
   }
   if (p->reconnectWanted_) {
-    if (!p->inFlight_.empty()) return;
+    if (!p->inFlight_.empty())
+      return;
     p->reconnectWanted_ = false;
     if (p->sent_ < p->opt_.count) {
       p->connect();
@@ -416,4 +461,4 @@ void Publisher::timerCb(evutil_socket_t, short, void* arg) {
   p->schedule();
 }
 
-}  // namespace loadgen
+} // namespace loadgen

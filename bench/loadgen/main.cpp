@@ -48,10 +48,13 @@ Args parseArgs(int argc, char** argv) {
   Args a;
   for (int i = 2; i < argc; ++i) {
     std::string k = argv[i];
-    if (k.rfind("--", 0) != 0) continue;
+    if (k.rfind("--", 0) != 0)
+      continue;
     k = k.substr(2);
-    if (i + 1 < argc && std::strncmp(argv[i + 1], "--", 2) != 0) a.kv[k] = argv[++i];
-    else a.kv[k] = "1";
+    if (i + 1 < argc && std::strncmp(argv[i + 1], "--", 2) != 0)
+      a.kv[k] = argv[++i];
+    else
+      a.kv[k] = "1";
   }
   return a;
 }
@@ -81,11 +84,13 @@ std::vector<Target> makeTargets(const Args& a) {
   size_t pos = 0;
   do {
     size_t comma = srcs.find(',', pos);
-    std::string one = srcs.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string one =
+        srcs.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     Target t;
     t.server = server;
     t.source.sin_family = AF_INET;
-    if (!one.empty()) inet_pton(AF_INET, one.c_str(), &t.source.sin_addr);
+    if (!one.empty())
+      inet_pton(AF_INET, one.c_str(), &t.source.sin_addr);
     out.push_back(t);
     pos = comma == std::string::npos ? std::string::npos : comma + 1;
   } while (pos != std::string::npos);
@@ -127,29 +132,37 @@ struct Loop {
   double startCpu = cpuSeconds();
   int64_t startNs = realtimeNs();
   ~Loop() {
-    for (auto* e : owned) event_free(e);
+    for (auto* e : owned)
+      event_free(e);
     event_base_free(base);
   }
   void stop() { event_base_loopbreak(base); }
   void onSignals() {
     for (int sig : {SIGTERM, SIGINT}) {
-      event* e = evsignal_new(base, sig, [](evutil_socket_t, short, void* b) {
-        event_base_loopbreak(static_cast<event_base*>(b)); }, base);
+      event* e = evsignal_new(
+          base, sig,
+          [](evutil_socket_t, short, void* b) {
+            event_base_loopbreak(static_cast<event_base*>(b));
+          },
+          base);
       event_add(e, nullptr);
       owned.push_back(e);
     }
   }
   void deadline(double secs) {
-    event* e = evtimer_new(base, [](evutil_socket_t, short, void* b) {
-      event_base_loopbreak(static_cast<event_base*>(b)); }, base);
+    event* e = evtimer_new(
+        base,
+        [](evutil_socket_t, short, void* b) { event_base_loopbreak(static_cast<event_base*>(b)); },
+        base);
     timeval tv{static_cast<time_t>(secs), static_cast<suseconds_t>((secs - (long)secs) * 1e6)};
     event_add(e, &tv);
     owned.push_back(e);
   }
   // Calls fn every `ms` milliseconds until the loop ends.
   void every(int ms, std::function<void()>* fn) {
-    event* e = event_new(base, -1, EV_PERSIST, [](evutil_socket_t, short, void* f) {
-      (*static_cast<std::function<void()>*>(f))(); }, fn);
+    event* e = event_new(
+        base, -1, EV_PERSIST,
+        [](evutil_socket_t, short, void* f) { (*static_cast<std::function<void()>*>(f))(); }, fn);
     timeval tv{ms / 1000, (ms % 1000) * 1000};
     event_add(e, &tv);
     owned.push_back(e);
@@ -164,7 +177,8 @@ struct Loop {
 
 int runSubs(const Args& a) {
   SubKind kind;
-  if (!parseSubKind(a.get("kind"), kind)) return std::fprintf(stderr, "bad --kind\n"), 2;
+  if (!parseSubKind(a.get("kind"), kind))
+    return std::fprintf(stderr, "bad --kind\n"), 2;
   Loop loop;
   loop.onSignals();
   loop.deadline(a.num("duration", 60));
@@ -181,7 +195,8 @@ int runSubs(const Args& a) {
   size_t started = 0, settled = 0, done = 0;
   bool readyPrinted = false;
   auto printReady = [&] {
-    if (readyPrinted) return;
+    if (readyPrinted)
+      return;
     readyPrinted = true;
     std::printf("READY %llu\n", (unsigned long long)counters.ready);
     std::fflush(stdout);
@@ -191,15 +206,24 @@ int runSubs(const Args& a) {
       Subscriber& s = *subs[started++];
       s.start();
     }
-    if (settled == n) printReady();
+    if (settled == n)
+      printReady();
   };
   for (size_t i = 0; i < n; ++i) {
-    subs.push_back(std::make_unique<Subscriber>(loop.base, targets[i % targets.size()], opt, counters));
+    subs.push_back(
+        std::make_unique<Subscriber>(loop.base, targets[i % targets.size()], opt, counters));
     Subscriber* s = subs.back().get();
-    s->onReady = [&] { ++settled; startMore(); };
+    s->onReady = [&] {
+      ++settled;
+      startMore();
+    };
     s->onDone = [&, s] {
-      if (!s->isReady()) { ++settled; startMore(); }
-      if (++done == n) loop.stop();
+      if (!s->isReady()) {
+        ++settled;
+        startMore();
+      }
+      if (++done == n)
+        loop.stop();
     };
   }
   double readyTimeout = a.num("ready-timeout", 60);
@@ -213,11 +237,13 @@ int runSubs(const Args& a) {
   printReady();
 
   SeqTotals totals;
-  for (auto& s : subs) totals.add(s->tracker());
+  for (auto& s : subs)
+    totals.add(s->tracker());
   std::string out = a.get("latency-out");
   if (!out.empty()) {
     if (FILE* f = std::fopen(out.c_str(), "w")) {
-      for (int64_t v : counters.latency.samples()) std::fprintf(f, "%lld\n", (long long)v);
+      for (int64_t v : counters.latency.samples())
+        std::fprintf(f, "%lld\n", (long long)v);
       std::fclose(f);
     }
   }
@@ -269,7 +295,8 @@ int runPub(const Args& a) {
 // catch-up: primer -> disconnect -> publish `count` -> resume -> exactly those, then 1 s quiet.
 int runCatchup(const Args& a) {
   SubKind kind;
-  if (!parseSubKind(a.get("kind"), kind)) return std::fprintf(stderr, "bad --kind\n"), 2;
+  if (!parseSubKind(a.get("kind"), kind))
+    return std::fprintf(stderr, "bad --kind\n"), 2;
   Loop loop;
   loop.onSignals();
   loop.deadline(a.num("duration", 20));
@@ -296,7 +323,7 @@ int runCatchup(const Args& a) {
     if (seq == 0 && !primerSeen) {
       primerSeen = true;
       phase = "away";
-      sub.close();  // deferred: the resume state is already taken from this response
+      sub.close(); // deferred: the resume state is already taken from this response
     }
   };
   // Long-poll "ready" means the request was written; give the server a moment to hold it.
@@ -333,13 +360,14 @@ int runCatchup(const Args& a) {
   std::printf("{\"mode\":\"catchup\",\"exact\":%s,\"phase\":\"%s\",\"primer_seen\":%s,"
               "\"published\":%llu,\"publish_failed\":%llu,\"seq\":%s,%s}\n",
               exact ? "true" : "false", phase.c_str(), primerSeen ? "true" : "false",
-              (unsigned long long)batch.ok(), (unsigned long long)(batch.failed() + primer.failed()),
-              seqJson(t).c_str(), loop.cpuWall().c_str());
+              (unsigned long long)batch.ok(),
+              (unsigned long long)(batch.failed() + primer.failed()), seqJson(t).c_str(),
+              loop.cpuWall().c_str());
   return 0;
 }
 
-}  // namespace
-}  // namespace loadgen
+} // namespace
+} // namespace loadgen
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -350,9 +378,12 @@ int main(int argc, char** argv) {
   loadgen::raiseFdLimit();
   loadgen::Args a = loadgen::parseArgs(argc, argv);
   std::string mode = argv[1];
-  if (mode == "subs") return loadgen::runSubs(a);
-  if (mode == "pub") return loadgen::runPub(a);
-  if (mode == "catchup") return loadgen::runCatchup(a);
+  if (mode == "subs")
+    return loadgen::runSubs(a);
+  if (mode == "pub")
+    return loadgen::runPub(a);
+  if (mode == "catchup")
+    return loadgen::runCatchup(a);
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 2;
 }

@@ -15,8 +15,7 @@ inline std::string makePayload(uint64_t seq, int64_t tNs) {
 }
 
 /// Calls fn(seq, tNs) for every {"seq":N,"t":NS} in text, in order of appearance.
-template <class Fn>
-void forEachPayload(std::string_view text, Fn&& fn) {
+template <class Fn> void forEachPayload(std::string_view text, Fn&& fn) {
   static constexpr std::string_view kSeq = "{\"seq\":";
   static constexpr std::string_view kT = ",\"t\":";
   size_t pos = 0;
@@ -28,7 +27,8 @@ void forEachPayload(std::string_view text, Fn&& fn) {
       seq = seq * 10 + static_cast<uint64_t>(text[pos++] - '0');
       ++digits;
     }
-    if (digits == 0 || text.substr(pos, kT.size()) != kT) continue;
+    if (digits == 0 || text.substr(pos, kT.size()) != kT)
+      continue;
     pos += kT.size();
     int64_t t = 0;
     digits = 0;
@@ -36,7 +36,8 @@ void forEachPayload(std::string_view text, Fn&& fn) {
       t = t * 10 + (text[pos++] - '0');
       ++digits;
     }
-    if (digits == 0 || pos >= text.size() || text[pos] != '}') continue;
+    if (digits == 0 || pos >= text.size() || text[pos] != '}')
+      continue;
     fn(seq, t);
   }
 }
@@ -46,10 +47,12 @@ void forEachPayload(std::string_view text, Fn&& fn) {
 inline std::string lastCursor(std::string_view body) {
   static constexpr std::string_view kKey = "\"cursor\":\"";
   size_t at = body.rfind(kKey);
-  if (at == std::string_view::npos) return {};
+  if (at == std::string_view::npos)
+    return {};
   at += kKey.size();
   size_t end = body.find('"', at);
-  if (end == std::string_view::npos) return {};
+  if (end == std::string_view::npos)
+    return {};
   return std::string(body.substr(at, end - at));
 }
 
@@ -58,8 +61,8 @@ inline std::string urlEncode(std::string_view s) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-        c == '-' || c == '_' || c == '.' || c == '~') {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -70,4 +73,4 @@ inline std::string urlEncode(std::string_view s) {
   return out;
 }
 
-}  // namespace loadgen
+} // namespace loadgen

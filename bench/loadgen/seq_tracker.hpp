@@ -11,15 +11,15 @@ namespace loadgen {
 
 /// What one received sequence number was.
 enum class SeqResult {
-  kInOrder,     ///< first time seen and greater than every sequence seen before
-  kOutOfOrder,  ///< first time seen but smaller than one seen before
-  kDuplicate,   ///< seen before
-  kUnexpected,  ///< 0 or beyond the expected range (never published in this run)
+  kInOrder,    ///< first time seen and greater than every sequence seen before
+  kOutOfOrder, ///< first time seen but smaller than one seen before
+  kDuplicate,  ///< seen before
+  kUnexpected, ///< 0 or beyond the expected range (never published in this run)
 };
 
 /// Tracks the sequences 1..expected of one subscriber. Cheap: one byte per expected message.
 class SeqTracker {
- public:
+public:
   explicit SeqTracker(uint64_t expected = 0) : expected_(expected), seen_(expected + 1, 0) {}
 
   SeqResult record(uint64_t seq) {
@@ -56,7 +56,7 @@ class SeqTracker {
     return complete() && duplicates_ == 0 && outOfOrder_ == 0 && unexpected_ == 0;
   }
 
- private:
+private:
   uint64_t expected_;
   std::vector<uint8_t> seen_;
   uint64_t maxSeen_ = 0;
@@ -70,8 +70,8 @@ class SeqTracker {
 /// Sum of many trackers (one process, or several processes merged).
 struct SeqTotals {
   uint64_t subscribers = 0;
-  uint64_t complete = 0;  ///< subscribers that got every expected sequence
-  uint64_t exact = 0;     ///< subscribers with SeqTracker::exact()
+  uint64_t complete = 0; ///< subscribers that got every expected sequence
+  uint64_t exact = 0;    ///< subscribers with SeqTracker::exact()
   uint64_t received = 0;
   uint64_t lost = 0;
   uint64_t duplicates = 0;
@@ -102,4 +102,4 @@ struct SeqTotals {
   bool clean() const { return lost == 0 && duplicates == 0 && outOfOrder == 0 && unexpected == 0; }
 };
 
-}  // namespace loadgen
+} // namespace loadgen

@@ -16,7 +16,7 @@ struct SseEvent {
 };
 
 class SseParser {
- public:
+public:
   std::function<void(const SseEvent&)> onEvent;
 
   void feed(std::string_view bytes) {
@@ -24,7 +24,8 @@ class SseParser {
     size_t pos = 0;
     for (;;) {
       size_t nl = buf_.find('\n', pos);
-      if (nl == std::string::npos) break;
+      if (nl == std::string::npos)
+        break;
       size_t end = (nl > pos && buf_[nl - 1] == '\r') ? nl - 1 : nl;
       handleLine(std::string_view(buf_).substr(pos, end - pos));
       pos = nl + 1;
@@ -32,21 +33,25 @@ class SseParser {
     buf_.erase(0, pos);
   }
 
- private:
+private:
   void handleLine(std::string_view ln) {
     if (ln.empty()) {
-      if (any_ && onEvent) onEvent(cur_);
+      if (any_ && onEvent)
+        onEvent(cur_);
       cur_ = SseEvent{};
       any_ = false;
       return;
     }
-    if (ln.front() == ':') return;  // comment (keep-alive ping)
+    if (ln.front() == ':')
+      return; // comment (keep-alive ping)
     size_t colon = ln.find(':');
     std::string_view field = ln.substr(0, colon);
     std::string_view value = colon == std::string_view::npos ? "" : ln.substr(colon + 1);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (!value.empty() && value.front() == ' ')
+      value.remove_prefix(1);
     if (field == "data") {
-      if (!cur_.data.empty()) cur_.data += '\n';
+      if (!cur_.data.empty())
+        cur_.data += '\n';
       cur_.data.append(value);
       any_ = true;
     } else if (field == "id") {
@@ -64,4 +69,4 @@ class SseParser {
   bool any_ = false;
 };
 
-}  // namespace loadgen
+} // namespace loadgen

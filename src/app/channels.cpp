@@ -55,15 +55,16 @@ void listChannels(Ctl& c) {
 
 void channelInfo(Ctl& c, const std::string& name) {
   Context& ctx = c.ctx;
-  ctx.engine.info(name, [&ctx, ref = c.request.ref(), name](std::optional<engine::ChannelInfo> info) {
-    ctx.resume(ref, [&](Request& request) {
-      if (!info)
-        return respondError(ctx, request, 404, "no_channel", "no channel " + name);
-      util::JsonWriter w;
-      writeInfo(w, *info);
-      respondJson(ctx, request, 200, w.finish());
-    });
-  });
+  ctx.engine.info(name,
+                  [&ctx, ref = c.request.ref(), name](std::optional<engine::ChannelInfo> info) {
+                    ctx.resume(ref, [&](Request& request) {
+                      if (!info)
+                        return respondError(ctx, request, 404, "no_channel", "no channel " + name);
+                      util::JsonWriter w;
+                      writeInfo(w, *info);
+                      respondJson(ctx, request, 200, w.finish());
+                    });
+                  });
 }
 
 void deleteChannel(Ctl& c, const std::string& name) {

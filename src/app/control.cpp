@@ -89,7 +89,9 @@ void Ctl::error(int status, std::string_view code, std::string_view message,
   respondError(ctx, request, status, code, message, extra);
 }
 
-void Ctl::json(int status, std::string_view body) { respondJson(ctx, request, status, body); }
+void Ctl::json(int status, std::string_view body) {
+  respondJson(ctx, request, status, body);
+}
 
 bool Ctl::authorize() {
   auth::Denial denial;

@@ -17,7 +17,7 @@ namespace holdfast::app {
 struct Ctl {
   Context& ctx;
   Request& request;
-  std::string_view route;  // path below the control mount, starting with '/'
+  std::string_view route; // path below the control mount, starting with '/'
   http::Query query;
 
   void error(int status, std::string_view code, std::string_view message,

@@ -19,7 +19,7 @@ namespace holdfast::app {
 struct FrameKey {
   std::string_view cursor;
   std::string_view callback;
-  std::string_view origin;  // long-poll answers: the allowed CORS origin, else empty
+  std::string_view origin; // long-poll answers: the allowed CORS origin, else empty
 };
 
 class FrameCache {

@@ -11,7 +11,6 @@ namespace holdfast::app {
 
 using transport::Kind;
 
-
 Held::Held(Context& app, Request& request, transport::Context ctx, hub::Cursor cursor,
            std::string session)
     : app_(app), request_(request), serial_(request.ref().serial), ctx_(std::move(ctx)),
@@ -53,7 +52,7 @@ void Held::removePosition(std::string_view channel) {
 // share one rendering per transport, callback and (long-poll) CORS origin; multi-channel
 // cursors key on the cursor text. Multipart frames carry a per-response boundary: never shared.
 SharedBytes Held::messageBytes(const hub::MessagePtr& message) {
-  assert(streaming() || session_.empty());  // session long-polls answer through answerPoll
+  assert(streaming() || session_.empty()); // session long-polls answer through answerPoll
   auto render = [&] { return renderMessage(message); };
   if (ctx_.kind == Kind::kMultipart)
     return std::make_shared<const std::string>(render());
@@ -110,8 +109,8 @@ void Held::answerPoll(const std::vector<hub::MessagePtr>& messages, bool heartbe
   body.heartbeat = heartbeat;
   body.closed = std::string(closed);
   std::string extra = sessionHeader(session_);
-  respond(app_, request_, 200, transport::contentType(ctx_),
-          transport::renderPollBody(ctx_, body), extra);
+  respond(app_, request_, 200, transport::contentType(ctx_), transport::renderPollBody(ctx_, body),
+          extra);
 }
 
 void Held::sendFrame(std::string_view event, std::string_view json, std::string_view sse_id) {
@@ -136,8 +135,7 @@ void Held::channelDeleted(const std::string& channel) {
     return;
   }
   done_ = true;
-  respondError(app_, request_, 410, "channel_deleted",
-               "channel " + channel + " was deleted");
+  respondError(app_, request_, 410, "channel_deleted", "channel " + channel + " was deleted");
 }
 
 void Held::gap(const hub::Gap& gap) {
@@ -151,7 +149,8 @@ void Held::gap(const hub::Gap& gap) {
 
 void Held::startStream(const hub::ReadResult& backlog, std::string_view extra_headers) {
   std::string cursor_text = hub::formatCursor(backlog.cursor);
-  std::string out = headerBlock(app_.config, request_, 200, transport::contentType(ctx_), extra_headers);
+  std::string out =
+      headerBlock(app_.config, request_, 200, transport::contentType(ctx_), extra_headers);
   out += transport::preamble(
       ctx_, transport::helloJson(session_, cursor_text, static_cast<int>(app_.config.heartbeat)),
       cursor_text);
@@ -228,8 +227,8 @@ void Held::reconnect(std::string_view reason) {
   body.cursor = cursor;
   body.session = session_;
   body.reconnect = true;
-  respond(app_, request_, 200, transport::contentType(ctx_),
-          transport::renderPollBody(ctx_, body), "Retry-After: 1\r\n");
+  respond(app_, request_, 200, transport::contentType(ctx_), transport::renderPollBody(ctx_, body),
+          "Retry-After: 1\r\n");
 }
 
 void Held::closeSession() {

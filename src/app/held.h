@@ -37,7 +37,7 @@ public:
   // Streams: writes the headers, the preamble (hello) and the backlog in one go.
   void startStream(const hub::ReadResult& backlog, std::string_view extra_headers);
 
-  void onPollTimeout();  // long-poll: heartbeat response
+  void onPollTimeout(); // long-poll: heartbeat response
   // Stream timer: a heartbeat frame and the next one scheduled, or, once max_stream_age is
   // reached, a reconnect frame and the end (one timer entry per stream serves both).
   void onStreamTimer();
@@ -70,11 +70,11 @@ private:
 
   Context& app_;
   Request& request_;
-  uint64_t serial_;  // request_.ref().serial, kept for the destructor (no virtual call there)
+  uint64_t serial_; // request_.ref().serial, kept for the destructor (no virtual call there)
   transport::Context ctx_;
   hub::Cursor cursor_;
   std::string session_;
-  int64_t expires_ms_ = 0;  // streams: when max_stream_age is reached
+  int64_t expires_ms_ = 0; // streams: when max_stream_age is reached
   bool done_ = false;
 };
 

@@ -63,12 +63,13 @@ void store(Ctl& c, std::vector<engine::PublishItem> items, bool single) {
       ctx.resume(ref, [&](Request& request) { refused(ctx, request, out); });
       return;
     }
-    readPiggyback(ctx, session, [&ctx, ref, single, results = std::move(out.results)](
-                                    std::optional<hub::ReadResult> piggyback) {
-      ctx.resume(ref, [&](Request& request) {
-        answerPublished(ctx, request, results, single, piggyback);
-      });
-    });
+    readPiggyback(ctx, session,
+                  [&ctx, ref, single,
+                   results = std::move(out.results)](std::optional<hub::ReadResult> piggyback) {
+                    ctx.resume(ref, [&](Request& request) {
+                      answerPublished(ctx, request, results, single, piggyback);
+                    });
+                  });
   });
 }
 

@@ -67,7 +67,7 @@ public:
   };
 
   std::unique_ptr<Input> in = std::make_unique<Input>();
-  std::string origin;       // kept while held: late answers carry CORS headers
+  std::string origin; // kept while held: late answers carry CORS headers
   bool headers_sent = false;
   bool body_too_large = false;   // the body passed max_body while arriving (answered 413)
   bool params_too_large = false; // the CGI params passed 64 KiB and were dropped (answered 431)

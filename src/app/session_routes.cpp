@@ -133,22 +133,22 @@ void changeChannels(Ctl& c, const std::string& id, session::Session& s, bool sub
   if (!mayAdd(c, s, *chs) || !c.storageUp())
     return;
   Context& ctx = c.ctx;
-  ctx.engine.heads(std::move(*chs), [&ctx, ref = c.request.ref(), id, owner](
-                                        std::optional<hub::Cursor> heads) {
-    if (!heads) {
-      ctx.resume(ref, [&](Request& request) {
-        respondTooManyChannels(ctx, request,
-                               "too many channels (max_channels): nothing was subscribed");
+  ctx.engine.heads(
+      std::move(*chs), [&ctx, ref = c.request.ref(), id, owner](std::optional<hub::Cursor> heads) {
+        if (!heads) {
+          ctx.resume(ref, [&](Request& request) {
+            respondTooManyChannels(ctx, request,
+                                   "too many channels (max_channels): nothing was subscribed");
+          });
+          return;
+        }
+        if (session::Session* now = ctx.sessions.find(id)) {
+          addChannels(ctx, *now, *heads);
+          ctx.sessions.directory().put(id, now->cursor);
+        }
+        forward(ctx, owner, {session::Command::Kind::kSubscribe, id, *heads, {}});
+        answer(ctx, ref, id, true);
       });
-      return;
-    }
-    if (session::Session* now = ctx.sessions.find(id)) {
-      addChannels(ctx, *now, *heads);
-      ctx.sessions.directory().put(id, now->cursor);
-    }
-    forward(ctx, owner, {session::Command::Kind::kSubscribe, id, *heads, {}});
-    answer(ctx, ref, id, true);
-  });
 }
 
 // Acts on a session once it is resolved (found here or in the shared directory).
@@ -164,7 +164,7 @@ void act(Ctl& c, const std::string& id, std::string_view action, const Resolved&
   else if (action == "subscribe" || action == "unsubscribe")
     changeChannels(c, id, *r.session, action == "subscribe", r.owner);
   else if (action.empty())
-    answer(c.ctx, c.request.ref(), id, false);  // GET /session/ID: a plain piggyback read
+    answer(c.ctx, c.request.ref(), id, false); // GET /session/ID: a plain piggyback read
   else
     c.error(404, "not_found", "session actions: close, subscribe, unsubscribe");
 }

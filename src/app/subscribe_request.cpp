@@ -27,20 +27,23 @@ Kind transportFromAccept(std::string_view accept) {
   return Kind::kLongpoll;
 }
 
-std::optional<BadRequest> parseTransport(Context& ctx, const Request& request,
-                                         const http::Query& q, Subscribe& s) {
+std::optional<BadRequest> parseTransport(Context& ctx, const Request& request, const http::Query& q,
+                                         Subscribe& s) {
   s.ctx.kind = transportFromAccept(request.in->accept);
   if (const std::string* t = q.get("transport")) {
     auto kind = transport::parseKind(*t);
     if (!kind)
-      return BadRequest{400, "bad_transport",
+      return BadRequest{400,
+                        "bad_transport",
                         "unknown transport \"" + *t +
-                            "\" (longpoll, poll, jsonp, sse, iframe, multipart, ndjson)", {}};
+                            "\" (longpoll, poll, jsonp, sse, iframe, multipart, ndjson)",
+                        {}};
     s.ctx.kind = *kind;
   }
   if (const std::string* cb = q.get("callback")) {
     if (!transport::isValidCallback(*cb))
-      return BadRequest{400, "bad_callback", "callback must match ^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$", {}};
+      return BadRequest{
+          400, "bad_callback", "callback must match ^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$", {}};
     s.ctx.callback = *cb;
   }
   if (s.ctx.kind == Kind::kJsonp && s.ctx.callback.empty())
@@ -53,8 +56,8 @@ std::optional<BadRequest> parseTransport(Context& ctx, const Request& request,
 }
 
 // cursor= (or last_event_id=, or the Last-Event-ID header), since=, last=.
-std::optional<BadRequest> parsePosition(Context& ctx, const Request& request,
-                                        const http::Query& q, Subscribe& s) {
+std::optional<BadRequest> parsePosition(Context& ctx, const Request& request, const http::Query& q,
+                                        Subscribe& s) {
   const std::string* text = q.get("cursor");
   if (!text)
     text = q.get("last_event_id");
@@ -74,7 +77,8 @@ std::optional<BadRequest> parsePosition(Context& ctx, const Request& request,
   }
   const std::string* last = q.get("last");
   if (last && (!parseUint(*last, s.last_n) || s.last_n == 0 || s.last_n > ctx.config.batch_max))
-    return BadRequest{400, "bad_last", "last must be 1.." + std::to_string(ctx.config.batch_max), {}};
+    return BadRequest{
+        400, "bad_last", "last must be 1.." + std::to_string(ctx.config.batch_max), {}};
   return std::nullopt;
 }
 
@@ -119,14 +123,16 @@ std::optional<BadRequest> parseSession(Context& ctx, const http::Query& q, Subsc
     return std::nullopt;
   }
   if (!ctx.sessions.find(*id))
-    return BadRequest{404, "unknown_session",
-                      "session " + *id + " is unknown or expired; start one with session=new", {}};
+    return BadRequest{404,
+                      "unknown_session",
+                      "session " + *id + " is unknown or expired; start one with session=new",
+                      {}};
   return std::nullopt;
 }
 
 // The channel list below the mount; 404 outside the mount, 400 for a missing or bad list.
-std::optional<BadRequest> parseChannels(Context& ctx, const Request& request,
-                                        std::string_view path, Subscribe& s) {
+std::optional<BadRequest> parseChannels(Context& ctx, const Request& request, std::string_view path,
+                                        Subscribe& s) {
   const std::string& mount = ctx.config.data_mount;
   std::string usage = "subscribe at " + mount + "/<channel>[,<channel>...]";
   if (!path.starts_with(mount) || (path.size() > mount.size() && path[mount.size()] != '/'))

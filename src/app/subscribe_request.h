@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "app/context.h"
+#include "http/query.h"
 #include "hub/cursor.h"
 #include "hub/hub.h"
-#include "http/query.h"
 #include "transport/transport.h"
 
 namespace holdfast::app {
@@ -22,7 +22,7 @@ struct Subscribe {
   bool since_oldest = false;
   uint64_t last_n = 0;
   int64_t timeout_ms = 0;
-  std::string session;      // existing or newly issued id; empty = none
+  std::string session; // existing or newly issued id; empty = none
   bool new_session = false;
   bool resolve_session = false; // an existing id, to look up in the shared directory first
 };
@@ -32,7 +32,7 @@ struct BadRequest {
   int status = 400;
   std::string code;
   std::string message;
-  std::string extra;  // extra header lines
+  std::string extra; // extra header lines
 };
 
 // Fills `s` from the request, or returns what is wrong with it. `session=new` issues a session

@@ -11,10 +11,10 @@
 namespace holdfast::auth {
 
 struct Denial {
-  int status = 403;       // 401 (no credentials) or 403
-  std::string code;       // "unauthorized", "forbidden"
+  int status = 403; // 401 (no credentials) or 403
+  std::string code; // "unauthorized", "forbidden"
   std::string message;
-  std::string extra;      // extra header lines ("WWW-Authenticate: ...\r\n")
+  std::string extra; // extra header lines ("WWW-Authenticate: ...\r\n")
 };
 
 // Checks "Authorization: Bearer <publish_key>" (scheme case-insensitive, RFC 9110 §11.1)

@@ -23,8 +23,8 @@ std::string signature(std::string_view key, std::string_view channel, std::strin
   return util::base64url(mac, mac_len);
 }
 
-bool checkOne(std::string_view key, std::string_view token, std::string_view channel,
-              int64_t now_s, std::string& why) {
+bool checkOne(std::string_view key, std::string_view token, std::string_view channel, int64_t now_s,
+              std::string& why) {
   auto dot = token.find('.');
   if (dot == std::string_view::npos) {
     why = "malformed token (want EXPIRY.SIGNATURE)";

@@ -17,19 +17,19 @@ struct Config {
   std::string data = "unix:/run/holdfast/data.sock";
   std::string control_mount = "/push/ctl";
   std::string data_mount = "/push/sub";
-  std::string publish_key;          // Bearer key for publishing; empty + !trusted_control = refuse
-  bool trusted_control = false;     // control socket reachable only by trusted back ends
-  std::string state_dir;            // empty = no persistence
+  std::string publish_key;      // Bearer key for publishing; empty + !trusted_control = refuse
+  bool trusted_control = false; // control socket reachable only by trusted back ends
+  std::string state_dir;        // empty = no persistence
   std::string journal_sync = "interval";    // always | interval | off (state_dir journal)
   uint64_t journal_sync_interval = 200;     // ms between fsyncs under "interval"
   uint64_t journal_max_bytes = 64ull << 20; // journal size that triggers compaction
-  std::string redis;                // redis://[:pw@]host:port[/db] or unix:PATH; empty = memory
-  std::string redis_password_file;  // file whose first line is the Redis password (not in `ps`)
-  std::string log_level = "info";   // debug, info, warn, error
+  std::string redis;                 // redis://[:pw@]host:port[/db] or unix:PATH; empty = memory
+  std::string redis_password_file;   // file whose first line is the Redis password (not in `ps`)
+  std::string log_level = "info";    // debug, info, warn, error
   std::string log_format = "logfmt"; // logfmt or json
   std::string log_journal = "auto";  // auto (stderr is journald's stream), on, off
-  std::string socket_mode = "0660"; // permissions of unix sockets holdfast creates (octal)
-  std::string config_file;          // the --config given, for reloads
+  std::string socket_mode = "0660";  // permissions of unix sockets holdfast creates (octal)
+  std::string config_file;           // the --config given, for reloads
 
   // Buffers (hub limits)
   uint64_t buffer_messages = 100;

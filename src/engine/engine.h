@@ -60,15 +60,15 @@ struct PublishItem {
 // One stored message of a publish.
 struct Published {
   std::string channel;
-  std::string id;          // EPOCH-SEQ
-  size_t subscribers = 0;  // live subscribers it was fanned out to
+  std::string id;         // EPOCH-SEQ
+  size_t subscribers = 0; // live subscribers it was fanned out to
 };
 
 struct PublishOutcome {
   enum class Status {
-    kOk,          // every item stored, `results` has one entry per item in order
-    kTooLarge,    // an item exceeds buffer_bytes or memory_limit: nothing stored (507)
-    kUnavailable, // storage unreachable: nothing stored (503 + Retry-After)
+    kOk,              // every item stored, `results` has one entry per item in order
+    kTooLarge,        // an item exceeds buffer_bytes or memory_limit: nothing stored (507)
+    kUnavailable,     // storage unreachable: nothing stored (503 + Retry-After)
     kTooManyChannels, // an item would create a channel past max_channels: nothing stored (503)
   };
   Status status = Status::kOk;
@@ -90,8 +90,8 @@ struct ChannelInfo {
 };
 
 struct ChannelPage {
-  std::vector<ChannelInfo> channels;  // sorted by name
-  std::optional<std::string> next;    // pass as `after` for the next page; none at the end
+  std::vector<ChannelInfo> channels; // sorted by name
+  std::optional<std::string> next;   // pass as `after` for the next page; none at the end
 };
 
 struct RemoveOutcome {
@@ -124,7 +124,7 @@ class Engine {
 public:
   using PublishDone = std::function<void(PublishOutcome)>;
   using ReadDone = std::function<void(hub::ReadResult)>;
-  using HeadsDone = std::function<void(std::optional<hub::Cursor>)>;  // nullopt: channel cap
+  using HeadsDone = std::function<void(std::optional<hub::Cursor>)>; // nullopt: channel cap
   using InfoDone = std::function<void(std::optional<ChannelInfo>)>;
   using ListDone = std::function<void(ChannelPage)>;
   using RemoveDone = std::function<void(RemoveOutcome)>;

@@ -50,12 +50,16 @@ PublishOutcome failure(hub::PublishResult r, const std::string& channel) {
   switch (r.status) {
   case hub::PublishResult::Status::kUnavailable:
     outcome.status = S::kUnavailable;
-    outcome.error = "history could not be stored, " + channel +
-                    " and the rest were not published: " + r.error;
+    outcome.error =
+        "history could not be stored, " + channel + " and the rest were not published: " + r.error;
     return outcome;
-  case hub::PublishResult::Status::kTooManyChannels: outcome.status = S::kTooManyChannels; break;
+  case hub::PublishResult::Status::kTooManyChannels:
+    outcome.status = S::kTooManyChannels;
+    break;
   case hub::PublishResult::Status::kTooLarge:
-  case hub::PublishResult::Status::kOk: outcome.status = S::kTooLarge; break;
+  case hub::PublishResult::Status::kOk:
+    outcome.status = S::kTooLarge;
+    break;
   }
   outcome.error = std::move(r.error);
   return outcome;
@@ -122,7 +126,9 @@ void MemoryEngine::unsubscribe(hub::Subscriber& subscriber, const std::string& c
     hub_.unsubscribe(subscriber, *ch);
 }
 
-void MemoryEngine::unsubscribeAll(hub::Subscriber& subscriber) { hub_.unsubscribeAll(subscriber); }
+void MemoryEngine::unsubscribeAll(hub::Subscriber& subscriber) {
+  hub_.unsubscribeAll(subscriber);
+}
 
 void MemoryEngine::info(std::string channel, InfoDone done) {
   const hub::Channel* ch = hub_.find(channel);
@@ -146,8 +152,10 @@ void MemoryEngine::remove(std::string channel, RemoveDone done) {
   hub::DeleteResult r = hub_.deleteChannel(channel);
   using S = RemoveOutcome::Status;
   switch (r.status) {
-  case hub::DeleteResult::Status::kDeleted: return done(RemoveOutcome{S::kDeleted, {}});
-  case hub::DeleteResult::Status::kNotFound: return done(RemoveOutcome{S::kNotFound, {}});
+  case hub::DeleteResult::Status::kDeleted:
+    return done(RemoveOutcome{S::kDeleted, {}});
+  case hub::DeleteResult::Status::kNotFound:
+    return done(RemoveOutcome{S::kNotFound, {}});
   case hub::DeleteResult::Status::kUnavailable:
     return done(RemoveOutcome{S::kUnavailable, "delete could not be stored: " + r.error});
   }
@@ -183,7 +191,7 @@ bool MemoryEngine::openHistory(const config::Config& config, const util::Clock& 
                                std::string& error) {
   state_dir_ = config.state_dir;
   clock_ = &clock;
-  journal_options_.sync = *store::parseSyncPolicy(config.journal_sync);  // validated
+  journal_options_.sync = *store::parseSyncPolicy(config.journal_sync); // validated
   journal_options_.sync_interval_ms = static_cast<int64_t>(config.journal_sync_interval);
   journal_options_.max_bytes = config.journal_max_bytes;
   journal_ = std::make_unique<store::Journal>(state_dir_, journal_options_, clock);
@@ -221,7 +229,7 @@ bool MemoryEngine::closeHistory(std::string& error) {
     return true;
   hub_.setHistoryLog(nullptr);
   bool ok = journal_->close(hub_, error);
-  journal_.reset();  // releases the directory lock
+  journal_.reset(); // releases the directory lock
   return ok;
 }
 

@@ -89,10 +89,11 @@ void appendStdout(std::string& out, uint16_t id, std::string_view data) {
     appendStream(out, FCGI_STDOUT, id, data);
 }
 
-void appendEndOfStdout(std::string& out, uint16_t id) { appendRecord(out, FCGI_STDOUT, id, {}); }
+void appendEndOfStdout(std::string& out, uint16_t id) {
+  appendRecord(out, FCGI_STDOUT, id, {});
+}
 
-void appendEndRequest(std::string& out, uint16_t id, uint32_t app_status,
-                      uint8_t protocol_status) {
+void appendEndRequest(std::string& out, uint16_t id, uint32_t app_status, uint8_t protocol_status) {
   FCGI_EndRequestBody body{};
   body.appStatusB3 = static_cast<unsigned char>((app_status >> 24) & 0xff);
   body.appStatusB2 = static_cast<unsigned char>((app_status >> 16) & 0xff);

@@ -34,7 +34,7 @@ void appendGetValuesResult(std::string& out,
 void appendBeginRequest(std::string& out, uint16_t id, uint16_t role, bool keep_conn);
 void appendNameValue(std::string& out, std::string_view name, std::string_view value);
 void appendParams(std::string& out, uint16_t id,
-                  const std::vector<std::pair<std::string, std::string>>& params);  // + terminator
+                  const std::vector<std::pair<std::string, std::string>>& params); // + terminator
 void appendAbortRequest(std::string& out, uint16_t id);
 
 } // namespace holdfast::fcgi

@@ -15,10 +15,18 @@ static_assert(sizeof(FCGI_BeginRequestBody) == 8);
 
 // The spec's name of a record type, for error messages.
 std::string typeName(uint8_t type) {
-  static constexpr const char* kNames[] = {
-      nullptr,          "FCGI_BEGIN_REQUEST", "FCGI_ABORT_REQUEST",     "FCGI_END_REQUEST",
-      "FCGI_PARAMS",    "FCGI_STDIN",         "FCGI_STDOUT",            "FCGI_STDERR",
-      "FCGI_DATA",      "FCGI_GET_VALUES",    "FCGI_GET_VALUES_RESULT", "FCGI_UNKNOWN_TYPE"};
+  static constexpr const char* kNames[] = {nullptr,
+                                           "FCGI_BEGIN_REQUEST",
+                                           "FCGI_ABORT_REQUEST",
+                                           "FCGI_END_REQUEST",
+                                           "FCGI_PARAMS",
+                                           "FCGI_STDIN",
+                                           "FCGI_STDOUT",
+                                           "FCGI_STDERR",
+                                           "FCGI_DATA",
+                                           "FCGI_GET_VALUES",
+                                           "FCGI_GET_VALUES_RESULT",
+                                           "FCGI_UNKNOWN_TYPE"};
   if (type >= 1 && type <= FCGI_MAXTYPE)
     return kNames[type];
   return "record type " + std::to_string(type);
@@ -37,7 +45,8 @@ bool readLength(std::string_view data, size_t& pos, size_t& length) {
   }
   if (data.size() - pos < 4)
     return false;
-  length = ((byte(pos) & 0x7f) << 24) | (byte(pos + 1) << 16) | (byte(pos + 2) << 8) | byte(pos + 3);
+  length =
+      ((byte(pos) & 0x7f) << 24) | (byte(pos + 1) << 16) | (byte(pos + 2) << 8) | byte(pos + 3);
   pos += 4;
   return true;
 }
@@ -102,7 +111,9 @@ bool Parser::isActive(uint16_t id) const {
                      [id](const RequestState& r) { return r.id == id; });
 }
 
-bool Parser::idle() const { return stage_ == Stage::kHeader && header_have_ == 0; }
+bool Parser::idle() const {
+  return stage_ == Stage::kHeader && header_have_ == 0;
+}
 
 Parser::RequestState* Parser::find(uint16_t id) {
   for (RequestState& r : requests_) {
@@ -112,7 +123,9 @@ Parser::RequestState* Parser::find(uint16_t id) {
   return nullptr;
 }
 
-uint8_t Parser::recordType() const { return header_[offsetof(FCGI_Header, type)]; }
+uint8_t Parser::recordType() const {
+  return header_[offsetof(FCGI_Header, type)];
+}
 
 uint16_t Parser::recordId() const {
   return static_cast<uint16_t>((header_[offsetof(FCGI_Header, requestIdB1)] << 8) |
@@ -133,8 +146,8 @@ bool Parser::fail(std::string message) {
 }
 
 bool Parser::failRecord(std::string_view problem) {
-  std::string message = typeName(recordType()) + " record for request " +
-                        std::to_string(recordId()) + ": ";
+  std::string message =
+      typeName(recordType()) + " record for request " + std::to_string(recordId()) + ": ";
   message.append(problem);
   return fail(std::move(message));
 }
@@ -241,7 +254,7 @@ bool Parser::handleRecord(Visitor& visitor, std::string_view content) {
 bool Parser::handleApplication(Visitor& visitor, std::string_view content) {
   RequestState* state = find(recordId());
   if (!state)
-    return true;  // inactive id (never begun, or ended): ignored, as the spec asks
+    return true; // inactive id (never begun, or ended): ignored, as the spec asks
   switch (recordType()) {
   case FCGI_ABORT_REQUEST:
     visitor.onAbortRequest(state->id);
@@ -287,7 +300,7 @@ bool Parser::handleParams(Visitor& visitor, RequestState& state, std::string_vie
   }
   state.params_done = true;
   if (state.params_overflow) {
-    const uint16_t id = state.id;  // the callbacks may end the request
+    const uint16_t id = state.id; // the callbacks may end the request
     visitor.onParamsTooLarge(id);
     if (isActive(id))
       visitor.onParamsEnd(id);
@@ -306,7 +319,7 @@ bool Parser::deliverParams(Visitor& visitor, uint16_t id, std::string_view param
   for (const auto& [name, value] : pairs) {
     visitor.onParam(id, name, value);
     if (!isActive(id))
-      return true;  // the owner ended the request from its callback
+      return true; // the owner ended the request from its callback
   }
   visitor.onParamsEnd(id);
   return true;

@@ -16,8 +16,8 @@
 namespace holdfast::fcgi {
 
 struct ParserLimits {
-  size_t max_params_bytes = 64 * 1024;  // whole PARAMS stream of one request (see onParamsTooLarge)
-  size_t max_requests = 64;             // concurrently active request ids on one connection
+  size_t max_params_bytes = 64 * 1024; // whole PARAMS stream of one request (see onParamsTooLarge)
+  size_t max_requests = 64;            // concurrently active request ids on one connection
 };
 
 // Receives parsed events. Callbacks run synchronously inside Parser::feed(); the visitor may
@@ -64,16 +64,16 @@ public:
 private:
   // Where the parser is inside the current record.
   enum class Stage : uint8_t {
-    kHeader,   // collecting the 8-byte header into header_
-    kContent,  // collecting content_need_ more content bytes (into body_ if split)
-    kPadding,  // skipping padding_left_ padding bytes
+    kHeader,  // collecting the 8-byte header into header_
+    kContent, // collecting content_need_ more content bytes (into body_ if split)
+    kPadding, // skipping padding_left_ padding bytes
   };
   // One active request id. Small on purpose: a held connection keeps one of these for hours.
   struct RequestState {
-    std::string params;  // PARAMS stream collected until its empty record, then freed
+    std::string params; // PARAMS stream collected until its empty record, then freed
     uint16_t id = 0;
     bool params_done = false;
-    bool params_overflow = false;  // passed max_params_bytes: the rest is skipped
+    bool params_overflow = false; // passed max_params_bytes: the rest is skipped
     bool stdin_done = false;
   };
 
@@ -96,15 +96,15 @@ private:
   uint16_t recordId() const;
 
   ParserLimits limits_;
-  unsigned char header_[8] = {};  // FCGI_Header of the current record
+  unsigned char header_[8] = {}; // FCGI_Header of the current record
   uint8_t header_have_ = 0;
   uint8_t padding_left_ = 0;
   Stage stage_ = Stage::kHeader;
   bool failed_ = false;
-  uint16_t content_need_ = 0;       // content bytes of the current record not yet seen
-  std::string body_;                // content of a record split across feed() calls, else empty
-  std::vector<RequestState> requests_;  // nearly always 0 or 1 entries
-  std::unique_ptr<std::string> error_;  // allocated only on failure: parsers live per connection
+  uint16_t content_need_ = 0;          // content bytes of the current record not yet seen
+  std::string body_;                   // content of a record split across feed() calls, else empty
+  std::vector<RequestState> requests_; // nearly always 0 or 1 entries
+  std::unique_ptr<std::string> error_; // allocated only on failure: parsers live per connection
 };
 
 // Decodes a FastCGI name-value pair stream (PARAMS or GET_VALUES content). Calls `fn(name,

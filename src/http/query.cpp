@@ -48,7 +48,7 @@ std::optional<std::string> percentDecode(std::string_view in, bool plus_is_space
     char c = in[i];
     if (c == '%') {
       if (in.size() - i < 3)
-        return std::nullopt;  // truncated escape: "%" or "%4" at the end
+        return std::nullopt; // truncated escape: "%" or "%4" at the end
       int hi = hexValue(in[i + 1]);
       int lo = hexValue(in[i + 2]);
       if (hi < 0 || lo < 0)
@@ -59,7 +59,7 @@ std::optional<std::string> percentDecode(std::string_view in, bool plus_is_space
       c = ' ';
     }
     if (c == '\0')
-      return std::nullopt;  // a NUL would truncate the value in C APIs and logs
+      return std::nullopt; // a NUL would truncate the value in C APIs and logs
     out += c;
   }
   return out;
@@ -83,7 +83,7 @@ std::optional<Query> parseQuery(std::string_view text, std::string& error) {
     std::string_view item = text.substr(start, end - start);
     start = end + 1;
     if (item.empty())
-      continue;  // "a=1&&b=2", a leading or trailing '&'
+      continue; // "a=1&&b=2", a leading or trailing '&'
     size_t eq = item.find('=');
     std::string_view raw_key = item.substr(0, eq);
     std::string_view raw_value =
@@ -102,7 +102,7 @@ std::optional<Query> parseQuery(std::string_view text, std::string& error) {
 std::optional<Target> splitTarget(std::string_view request_uri) {
   size_t q = request_uri.find('?');
   std::string_view raw_path = request_uri.substr(0, q);
-  auto path = percentDecode(raw_path, false);  // '+' is literal in a path
+  auto path = percentDecode(raw_path, false); // '+' is literal in a path
   if (!path || hasDotDotSegment(*path))
     return std::nullopt;
   Target target;

@@ -13,7 +13,7 @@ namespace {
 
 constexpr size_t kMaxChannelName = 128;
 constexpr size_t kMaxEpoch = 32;
-constexpr size_t kMaxQuoted = 64;  // longest entry text echoed back in an error
+constexpr size_t kMaxQuoted = 64; // longest entry text echoed back in an error
 
 bool isAlnum(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -113,8 +113,8 @@ std::optional<Cursor> parseCursor(std::string_view text, std::string& error, siz
     return cursor;
   // Counted before splitting so a hostile list of commas costs no memory.
   if (size_t n = countEntries(text); n > max_entries) {
-    error = "cursor has " + std::to_string(n) + " entries, at most " +
-            std::to_string(max_entries) + " allowed";
+    error = "cursor has " + std::to_string(n) + " entries, at most " + std::to_string(max_entries) +
+            " allowed";
     return std::nullopt;
   }
   std::vector<std::string_view> entries = splitCommas(text);
@@ -154,8 +154,8 @@ std::optional<std::vector<std::string>> parseChannelList(std::string_view text, 
     return std::nullopt;
   }
   if (size_t n = countEntries(text); n > max_channels) {
-    error = std::to_string(n) + " channels given, at most " + std::to_string(max_channels) +
-            " allowed";
+    error =
+        std::to_string(n) + " channels given, at most " + std::to_string(max_channels) + " allowed";
     return std::nullopt;
   }
   std::vector<std::string_view> names = splitCommas(text);

@@ -12,7 +12,7 @@ namespace holdfast::hub {
 struct Position {
   std::string channel;
   std::string epoch;
-  uint64_t seq = 0;  // last message seen; 0 = none yet
+  uint64_t seq = 0; // last message seen; 0 = none yet
   bool operator==(const Position&) const = default;
 };
 

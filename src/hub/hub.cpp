@@ -155,7 +155,6 @@ bool Hub::mayCreate(const std::vector<std::string_view>& names) const {
   return channels_.size() + missing.size() <= limits_.max_channels;
 }
 
-
 // --- Buffer bookkeeping: every change to a ring goes through append/dropFront/dropAll, which
 // keep the channel's and the hub's byte and message totals and the `oldest_` index in step.
 
@@ -411,7 +410,7 @@ DeleteResult Hub::deleteChannel(std::string_view name) {
   assert(!in_fanout_ && "deleteChannel during fan-out");
   auto it = channels_.find(name);
   if (it == channels_.end()) {
-    remembered_.forget(name);  // a re-created channel gets a new epoch, as after any delete
+    remembered_.forget(name); // a re-created channel gets a new epoch, as after any delete
     return DeleteResult{DeleteResult::Status::kNotFound, {}};
   }
   DeleteResult result{DeleteResult::Status::kDeleted, {}};
@@ -463,7 +462,7 @@ bool Hub::collectable(const Channel& ch, int64_t now_ms) const {
   if (!ch.ring_.empty() || !ch.subscribers_.empty())
     return false;
   int64_t idle = ch.lastSeq() == 0 ? std::min(limits_.channel_idle_ms, limits_.max_age_ms)
-                                    : limits_.max_age_ms;
+                                   : limits_.max_age_ms;
   return now_ms - ch.last_active_ms_ > idle;
 }
 
@@ -486,7 +485,7 @@ void Hub::setLimits(const Limits& limits) {
 }
 
 HubStats Hub::stats() const {
-  return HubStats{published_,     evicted_,     channels_.size(),
+  return HubStats{published_,      evicted_,     channels_.size(),
                   total_messages_, total_bytes_, remembered_.size()};
 }
 

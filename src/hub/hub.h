@@ -52,7 +52,7 @@ public:
   const Ring& messages() const { return ring_; }
   size_t bytes() const { return bytes_; }
   size_t subscriberCount() const { return subscribers_.size(); }
-  int64_t lastPublishMs() const { return last_publish_wall_ms_; }  // wall clock, 0 = never
+  int64_t lastPublishMs() const { return last_publish_wall_ms_; } // wall clock, 0 = never
 
 private:
   friend class Hub;
@@ -64,7 +64,7 @@ private:
   // Contiguous, so a fan-out walks an array; each subscriber knows its slot (O(1) removal).
   std::vector<Subscriber*> subscribers_;
   int64_t last_publish_wall_ms_ = 0;
-  int64_t last_active_ms_ = 0;  // monotonic; for idle-channel collection
+  int64_t last_active_ms_ = 0; // monotonic; for idle-channel collection
 };
 
 // A gap report: the client asked for `requested` but the hub can only continue from
@@ -87,14 +87,14 @@ struct Start {
   std::string channel;
   Mode mode = Mode::kNew;
   uint64_t last_n = 0;
-  Position position;  // for kCursor (position.channel == channel)
+  Position position; // for kCursor (position.channel == channel)
 };
 
 struct ReadResult {
-  std::vector<MessagePtr> messages;  // merged across channels by publish order, oldest first
+  std::vector<MessagePtr> messages; // merged across channels by publish order, oldest first
   std::vector<Gap> gaps;
-  Cursor cursor;      // one position per requested channel, after the returned messages
-  bool more = false;  // batch limit cut the backlog; `cursor` points at the rest
+  Cursor cursor;     // one position per requested channel, after the returned messages
+  bool more = false; // batch limit cut the backlog; `cursor` points at the rest
   // The engine's storage was unreachable: nothing was read, the other fields are empty, and
   // the request is answered 503 + Retry-After (never set by the hub itself).
   bool unavailable = false;
@@ -105,15 +105,15 @@ struct ReadResult {
 
 struct PublishResult {
   enum class Status {
-    kOk,          // buffered and fanned out
-    kTooLarge,    // larger than a buffer limit (HTTP 507); nothing changed
-    kUnavailable, // the HistoryLog refused it (HTTP 503); nothing changed, seq not consumed
+    kOk,              // buffered and fanned out
+    kTooLarge,        // larger than a buffer limit (HTTP 507); nothing changed
+    kUnavailable,     // the HistoryLog refused it (HTTP 503); nothing changed, seq not consumed
     kTooManyChannels, // the channel does not exist and max_channels is reached (HTTP 503)
   };
   Status status = Status::kOk;
-  MessagePtr message;        // set when kOk
-  size_t subscribers = 0;    // live subscribers that took the message (Subscriber::deliver)
-  std::string error;         // when not kOk
+  MessagePtr message;     // set when kOk
+  size_t subscribers = 0; // live subscribers that took the message (Subscriber::deliver)
+  std::string error;      // when not kOk
 };
 
 struct DeleteResult {
@@ -146,7 +146,7 @@ struct HubStats {
   size_t channels = 0;
   size_t buffered = 0;
   size_t buffered_bytes = 0;
-  size_t remembered = 0;  // epochs of collected unpublished channels (see Hub::touch)
+  size_t remembered = 0; // epochs of collected unpublished channels (see Hub::touch)
 };
 
 class Hub {
@@ -200,7 +200,7 @@ public:
   // Channels sorted by name, starting after `after` (exclusive), at most `limit`.
   std::vector<const Channel*> list(std::string_view after, size_t limit) const;
 
-  void setLimits(const Limits& limits);  // applies on the next publish/sweep
+  void setLimits(const Limits& limits); // applies on the next publish/sweep
   const Limits& limits() const { return limits_; }
   HubStats stats() const;
 
@@ -233,7 +233,7 @@ private:
   void evictAged(Channel& channel, int64_t now_ms);
   void enforceChannelLimits(Channel& channel);
   void enforceMemoryLimit();
-  size_t fanOut(const Channel& channel, const MessagePtr& message);  // subscribers that took it
+  size_t fanOut(const Channel& channel, const MessagePtr& message); // subscribers that took it
   std::string refusalFor(size_t cost) const;
   bool collectable(const Channel& channel, int64_t now_ms) const;
   bool in_fanout_ = false;
@@ -252,7 +252,7 @@ private:
   size_t total_messages_ = 0;
   uint64_t published_ = 0;
   uint64_t evicted_ = 0;
-  RememberedEpochs remembered_;  // epochs of channels collected before their first message
+  RememberedEpochs remembered_; // epochs of channels collected before their first message
 };
 
 } // namespace holdfast::hub

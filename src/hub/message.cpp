@@ -10,7 +10,9 @@
 namespace holdfast::hub {
 namespace {
 
-bool isJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool isJsonSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // Trims JSON insignificant whitespace around a value: a trailing newline from `curl -d @file`
 // would otherwise end up inside every rendering. The value itself is kept byte for byte.
@@ -71,8 +73,8 @@ constexpr size_t kBlockBytes =
 } // namespace
 
 MessagePtr makeMessage(std::string channel, std::string epoch, uint64_t seq, std::string event,
-                       std::string_view data, bool data_is_json, int64_t time_ms,
-                       int64_t mono_ms, uint64_t order) {
+                       std::string_view data, bool data_is_json, int64_t time_ms, int64_t mono_ms,
+                       uint64_t order) {
   auto m = std::make_shared<Message>();
   m->channel = std::move(channel);
   m->epoch = std::move(epoch);
@@ -91,8 +93,8 @@ size_t Message::cost() const {
 
 bool isValidEventName(std::string_view name) {
   auto allowed = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
   };
   return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), allowed);
 }

@@ -12,7 +12,7 @@ struct Message {
   std::string channel;
   std::string epoch;
   uint64_t seq = 0;
-  std::string event;  // "message" unless the publisher named one
+  std::string event;   // "message" unless the publisher named one
   int64_t time_ms = 0; // wall clock at publish
   // The message object rendered once at publish:
   // {"channel":"..","id":"EPOCH-SEQ","event":"..","data":<data>,"time":<ms>}

@@ -19,7 +19,9 @@ std::string RememberedEpochs::recall(std::string_view name) {
   return epoch;
 }
 
-void RememberedEpochs::forget(std::string_view name) { entries_.erase(key(name)); }
+void RememberedEpochs::forget(std::string_view name) {
+  entries_.erase(key(name));
+}
 
 void RememberedEpochs::setCapacity(size_t capacity) {
   capacity_ = capacity;

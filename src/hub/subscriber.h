@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstddef>
-#include <ranges>
 #include <vector>
 
 #include "hub/message.h"
@@ -29,8 +28,15 @@ public:
   // engines that catch held subscribers up later (Redis) call it; same reentry rule.
   virtual void gap(const Gap& gap) { (void)gap; }
 
-  // Channels this subscriber is on (a view, in subscribe order); maintained by Hub only.
-  auto channels() const { return memberships_ | std::views::transform(&Membership::channel); }
+  // Channels this subscriber is on, in subscribe order; maintained by Hub only. (A copy, not
+  // a ranges view: clang's tools do not parse libstdc++ 12's views.)
+  std::vector<Channel*> channels() const {
+    std::vector<Channel*> out;
+    out.reserve(memberships_.size());
+    for (const Membership& m : memberships_)
+      out.push_back(m.channel);
+    return out;
+  }
 
 private:
   friend class Hub;

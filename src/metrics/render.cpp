@@ -111,8 +111,8 @@ std::vector<Row> collect(const Snapshot& snap) {
   storageRows(rows, snap);
   refusedRows(rows, snap.stats);
   responseRows(rows, snap.stats);
-  rows.push_back({"uptime", "holdfast_uptime_seconds", "gauge", "Seconds since start.", "",
-                  snap.uptime_s});
+  rows.push_back(
+      {"uptime", "holdfast_uptime_seconds", "gauge", "Seconds since start.", "", snap.uptime_s});
   rows.push_back({"pid", "", "gauge", "", "", snap.stats.pid});
   return rows;
 }
@@ -120,7 +120,7 @@ std::vector<Row> collect(const Snapshot& snap) {
 std::string renderStatsJson(const std::vector<Row>& rows) {
   util::JsonWriter w;
   w.startObject();
-  std::string_view open;  // the nested object being written, if any
+  std::string_view open; // the nested object being written, if any
   for (const Row& row : rows) {
     if (row.json_path.empty())
       continue;

@@ -26,13 +26,15 @@ Problem badJson(const util::JsonCheck& check) {
 std::optional<Problem> parseItem(const rapidjson::Value& v, const std::string& where,
                                  engine::PublishItem& item) {
   if (!v.IsObject() || !v.HasMember("channel") || !v["channel"].IsString() || !v.HasMember("data"))
-    return Problem{400, "bad_batch", where + "needs an object with a string \"channel\" and \"data\""};
+    return Problem{400, "bad_batch",
+                   where + "needs an object with a string \"channel\" and \"data\""};
   item.channel.assign(v["channel"].GetString(), v["channel"].GetStringLength());
   if (!hub::isValidChannelName(item.channel))
     return Problem{400, "bad_channel", where + "invalid channel name \"" + item.channel + "\""};
   if (v.HasMember("event")) {
     const rapidjson::Value& e = v["event"];
-    if (!e.IsString() || !hub::isValidEventName(std::string_view(e.GetString(), e.GetStringLength())))
+    if (!e.IsString() ||
+        !hub::isValidEventName(std::string_view(e.GetString(), e.GetStringLength())))
       return Problem{400, "bad_event", where + kBadEvent};
     item.event.assign(e.GetString(), e.GetStringLength());
   }
@@ -79,9 +81,10 @@ std::optional<Problem> parseBatch(std::string_view body, std::vector<engine::Pub
     return bad;
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(),
-                                                                                   body.size());
+                                                                                    body.size());
   if (doc.HasParseError() || !doc.IsArray() || doc.Empty())
-    return Problem{400, "bad_batch", "batch publish needs a non-empty JSON array of {channel,event,data}"};
+    return Problem{400, "bad_batch",
+                   "batch publish needs a non-empty JSON array of {channel,event,data}"};
   items.clear();
   items.reserve(doc.Size());
   for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {
@@ -114,7 +117,8 @@ bool globMatch(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
-bool openToPages(const std::vector<std::string>& patterns, const std::vector<std::string>& channels) {
+bool openToPages(const std::vector<std::string>& patterns,
+                 const std::vector<std::string>& channels) {
   auto open = [&](const std::string& ch) {
     return std::any_of(patterns.begin(), patterns.end(),
                        [&](const std::string& pattern) { return globMatch(pattern, ch); });

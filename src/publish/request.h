@@ -36,6 +36,7 @@ std::optional<Problem> parseBatch(std::string_view body, std::vector<engine::Pub
 // '*' matches any run of characters (linear time, never exponential).
 bool globMatch(std::string_view pattern, std::string_view text);
 // True when every channel matches one of the client_publish patterns (and there is one).
-bool openToPages(const std::vector<std::string>& patterns, const std::vector<std::string>& channels);
+bool openToPages(const std::vector<std::string>& patterns,
+                 const std::vector<std::string>& channels);
 
 } // namespace holdfast::publish

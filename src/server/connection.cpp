@@ -16,7 +16,7 @@
 namespace holdfast::server {
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;
-constexpr int kReadsPerWakeup = 8;  // fairness: other connections get a turn
+constexpr int kReadsPerWakeup = 8; // fairness: other connections get a turn
 constexpr size_t kMaxParts = 8;
 } // namespace
 
@@ -26,7 +26,7 @@ Connection::Connection(Server& server, uint64_t id, int fd, app::Socket kind)
 Connection::~Connection() {
   teardown();
   if (read_ev_set_)
-    event_del(&read_ev_);  // embedded event: removed from the loop, nothing to free
+    event_del(&read_ev_); // embedded event: removed from the loop, nothing to free
 }
 
 bool Connection::start() {
@@ -37,9 +37,13 @@ bool Connection::start() {
   return event_add(&read_ev_, nullptr) == 0;
 }
 
-void Connection::onReadable(int, short, void* arg) { static_cast<Connection*>(arg)->readSome(); }
+void Connection::onReadable(int, short, void* arg) {
+  static_cast<Connection*>(arg)->readSome();
+}
 
-void Connection::onWritable(int, short, void* arg) { static_cast<Connection*>(arg)->flush(); }
+void Connection::onWritable(int, short, void* arg) {
+  static_cast<Connection*>(arg)->flush();
+}
 
 void Connection::readSome() {
   char buf[kReadChunk];
@@ -143,7 +147,7 @@ void Connection::answerUnknownRole(uint16_t id) {
 
 void Connection::onBeginRequest(uint16_t id, uint16_t role, bool keep_conn) {
   if (state_ == ConnState::kClosed)
-    return;  // closed while this buffer was being parsed: nothing more is dispatched
+    return; // closed while this buffer was being parsed: nothing more is dispatched
   if (role != FCGI_RESPONDER) {
     answerUnknownRole(id);
     return;
@@ -389,7 +393,7 @@ void Connection::afterQueue(bool was_empty) {
                   util::logField("queued", static_cast<long long>(pendingOutput())));
       close("slow consumer");
     }
-    return;  // the write event flushes when the socket drains
+    return; // the write event flushes when the socket drains
   }
   if (was_empty)
     server_.scheduleFlush(id_, kind_ == app::Socket::kControl);
@@ -443,7 +447,7 @@ void Connection::flush() {
     event_del(write_ev_.get());
     blocked_ = false;
   }
-  outq_.reset();  // idle connections keep no output buffer
+  outq_.reset(); // idle connections keep no output buffer
   accountOutput();
   maybeFinishDraining();
 }
@@ -462,15 +466,15 @@ void Connection::close(const char* reason) {
   if (state_ == ConnState::kClosed)
     return;
   state_ = ConnState::kClosed;
-  outq_.reset();  // nothing more is written once closed
+  outq_.reset(); // nothing more is written once closed
   direct_.reset();
   accountOutput();
   if (read_ev_set_)
     event_del(&read_ev_);
   if (write_ev_)
     event_del(write_ev_.get());
-  HF_DEBUG("connection closed", util::logField("conn", static_cast<long long>(id_)) +
-                                    util::logField("reason", reason));
+  HF_DEBUG("connection closed",
+           util::logField("conn", static_cast<long long>(id_)) + util::logField("reason", reason));
   server_.scheduleClose(id_);
 }
 
@@ -500,7 +504,9 @@ void Connection::teardown() {
 
 // ---- FcgiRequest: the response side of app::Request on this connection ----
 
-void FcgiRequest::write(std::initializer_list<std::string_view> parts) { conn_.send(*this, parts); }
+void FcgiRequest::write(std::initializer_list<std::string_view> parts) {
+  conn_.send(*this, parts);
+}
 
 void FcgiRequest::finish(std::initializer_list<std::string_view> parts) {
   conn_.send(*this, parts, true);
@@ -510,8 +516,12 @@ void FcgiRequest::writeShared(const app::SharedBytes& bytes, bool finish) {
   conn_.sendShared(*this, bytes, finish);
 }
 
-bool FcgiRequest::ended() const { return state == State::kDone || conn_.isClosed(); }
+bool FcgiRequest::ended() const {
+  return state == State::kDone || conn_.isClosed();
+}
 
-app::RequestRef FcgiRequest::ref() const { return app::RequestRef{conn_.id(), serial}; }
+app::RequestRef FcgiRequest::ref() const {
+  return app::RequestRef{conn_.id(), serial};
+}
 
 } // namespace holdfast::server

@@ -40,7 +40,7 @@ public:
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  bool start();  // registers the read event
+  bool start(); // registers the read event
   uint64_t id() const { return id_; }
   app::Socket kind() const { return kind_; }
   ConnState state() const { return state_; }
@@ -119,13 +119,13 @@ private:
   app::Socket kind_;
   ConnState state_ = ConnState::kOpen;
   bool dropped_slow_ = false;
-  bool blocked_ = false;  // the socket refused output; EV_WRITE is armed
+  bool blocked_ = false;         // the socket refused output; EV_WRITE is armed
   size_t accounted_output_ = 0;  // pendingOutput() as last reported to the server
   int64_t incomplete_since_ = 0; // monotonic ms; 0 = no partial record or unfinished request
-  event read_ev_{};             // embedded: one allocation less per connection
+  event read_ev_{};              // embedded: one allocation less per connection
   bool read_ev_set_ = false;
-  EventPtr write_ev_;   // created when output first backs up
-  EvbufferPtr outq_;    // created when output first backs up, freed when drained
+  EventPtr write_ev_; // created when output first backs up
+  EvbufferPtr outq_;  // created when output first backs up, freed when drained
   // Shared records queued while nothing else was: written straight from the shared bytes at
   // flush. Anything queued after them moves them into outq_ first (by reference), so order holds.
   app::SharedBytes direct_;

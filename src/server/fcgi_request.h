@@ -37,7 +37,7 @@ private:
   Connection& conn_;
 
 public:
-  const uint64_t serial;  // process-unique, never reused; timers and deferred work hold this
+  const uint64_t serial; // process-unique, never reused; timers and deferred work hold this
   const uint16_t fcgi_id;
   const bool keep_conn;
   State state = State::kParams;

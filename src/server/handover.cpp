@@ -18,7 +18,7 @@ namespace {
                             int control_fd, int data_fd, int ready_fd) {
   int c = fcntl(control_fd, F_DUPFD, 64);
   int d = fcntl(data_fd, F_DUPFD, 64);
-  int r = fcntl(ready_fd, F_DUPFD, 64);  // F_DUPFD clears close-on-exec
+  int r = fcntl(ready_fd, F_DUPFD, 64); // F_DUPFD clears close-on-exec
   if (c < 0 || d < 0 || r < 0 || dup2(c, 3) < 0 || dup2(d, 4) < 0)
     _exit(127);
   setenv("HOLDFAST_READY_FD", std::to_string(r).c_str(), 1);
@@ -42,14 +42,14 @@ std::string selfPath() {
   if (n <= 0)
     return {};
   std::string path(buf, static_cast<size_t>(n));
-  constexpr std::string_view kDeleted = " (deleted)";  // the file was replaced since start
+  constexpr std::string_view kDeleted = " (deleted)"; // the file was replaced since start
   if (path.ends_with(kDeleted))
     path.resize(path.size() - kDeleted.size());
   return path;
 }
 
-int spawnSuccessor(const std::string& binary, const std::vector<std::string>& args,
-                   int control_fd, int data_fd, int ready_fd, std::string& error) {
+int spawnSuccessor(const std::string& binary, const std::vector<std::string>& args, int control_fd,
+                   int data_fd, int ready_fd, std::string& error) {
   if (binary.empty() || access(binary.c_str(), X_OK) != 0) {
     error = "cannot run " + (binary.empty() ? std::string("the holdfast binary") : binary);
     return -1;

@@ -18,8 +18,8 @@ std::string selfPath();
 // (data); `ready_fd` (the write end of a pipe) is passed as HOLDFAST_READY_FD for
 // notifyReady(). Returns the child's pid, or -1 with `error` set. The fds stay open in the
 // caller.
-int spawnSuccessor(const std::string& binary, const std::vector<std::string>& args,
-                   int control_fd, int data_fd, int ready_fd, std::string& error);
+int spawnSuccessor(const std::string& binary, const std::vector<std::string>& args, int control_fd,
+                   int data_fd, int ready_fd, std::string& error);
 
 // In a successor: tells the predecessor that this process serves now (writes one byte to
 // HOLDFAST_READY_FD and closes it). No-op when not started by a hand-over.

@@ -37,7 +37,7 @@ void makeParentDir(const std::string& path) {
   std::string dir = path.substr(0, slash);
   for (size_t i = 1; i <= dir.size(); ++i) {
     if (i == dir.size() || dir[i] == '/')
-      mkdir(dir.substr(0, i).c_str(), 0755);  // errors surface at bind()
+      mkdir(dir.substr(0, i).c_str(), 0755); // errors surface at bind()
   }
 }
 
@@ -70,7 +70,7 @@ ListenSocket openUnix(const std::string& path, std::string& error, unsigned mode
       error = path + " is in use by a running process (another holdfast?)";
       return {};
     }
-    unlink(path.c_str());  // stale socket of an earlier run
+    unlink(path.c_str()); // stale socket of an earlier run
   }
   makeParentDir(path);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -162,7 +162,9 @@ ListenSocket& ListenSocket::operator=(ListenSocket&& other) noexcept {
   return *this;
 }
 
-ListenSocket::~ListenSocket() { close(); }
+ListenSocket::~ListenSocket() {
+  close();
+}
 
 void ListenSocket::close() {
   if (fd_ < 0)
@@ -185,9 +187,12 @@ ListenSocket openListener(const std::string& address, std::string& error, unsign
   }
   const util::Address& a = *parsed.address;
   switch (a.kind) {
-  case util::Address::Kind::kUnix: return openUnix(a.path, error, unix_mode);
-  case util::Address::Kind::kTcp: return openTcp(a, error);
-  case util::Address::Kind::kFd: return adoptFd(a.fd, error);
+  case util::Address::Kind::kUnix:
+    return openUnix(a.path, error, unix_mode);
+  case util::Address::Kind::kTcp:
+    return openTcp(a, error);
+  case util::Address::Kind::kFd:
+    return adoptFd(a.fd, error);
   }
   return {};
 }

@@ -35,7 +35,7 @@ public:
 private:
   int fd_ = -1;
   std::string unlink_path_;
-  dev_t dev_ = 0;  // identity of the socket file we created, so close() unlinks only that
+  dev_t dev_ = 0; // identity of the socket file we created, so close() unlinks only that
   ino_t ino_ = 0;
 };
 
@@ -44,7 +44,8 @@ private:
 // non-socket file), creates the parent directory if missing, and sets `unix_mode` on the
 // socket before listening. On close only the socket file this process created is removed.
 // `unix_mode` is applied to unix sockets holdfast creates (chmod; the umask does not apply).
-ListenSocket openListener(const std::string& address, std::string& error, unsigned unix_mode = 0660);
+ListenSocket openListener(const std::string& address, std::string& error,
+                          unsigned unix_mode = 0660);
 
 // systemd socket activation: if LISTEN_PID is this process, returns the fd named `name` in
 // LISTEN_FDNAMES (fds start at 3). nullopt when not activated or not named.

@@ -2,12 +2,12 @@
 #include "server/server.h"
 
 #include <event2/event.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,9 +37,13 @@ constexpr uint64_t kDataOverloadMargin = 64;
 constexpr int64_t kFdWarningIntervalMs = 10000;
 constexpr int64_t kShutdownGraceMs = 3000;
 
-const char* kindName(app::Socket kind) { return kind == app::Socket::kControl ? "control" : "data"; }
+const char* kindName(app::Socket kind) {
+  return kind == app::Socket::kControl ? "control" : "data";
+}
 
-int64_t sessionTtlMs(const config::Config& c) { return static_cast<int64_t>(c.session_ttl) * 1000; }
+int64_t sessionTtlMs(const config::Config& c) {
+  return static_cast<int64_t>(c.session_ttl) * 1000;
+}
 
 EventPtr newEvent(event_base* base, short what, event_callback_fn fn, void* arg) {
   return EventPtr(event_new(base, -1, what, fn, arg));
@@ -49,8 +53,8 @@ EventPtr newEvent(event_base* base, short what, event_callback_fn fn, void* arg)
 Server::Server(event_base* base, config::Config config, const util::Clock& clock,
                util::Random& random, engine::Engine& engine)
     : base_(base), config_(std::move(config)), clock_(clock), engine_(engine),
-      sessions_(clock_, random, sessionTtlMs(config_)),
-      ctx_{engine_, sessions_, config_, clock_, random, stats_, frames_, *this},
+      sessions_(clock_, random, sessionTtlMs(config_)), ctx_{engine_, sessions_, config_, clock_,
+                                                             random,  stats_,    frames_, *this},
       timer_ev_(newEvent(base_, 0, &Server::onTimer, this)),
       cleanup_ev_(newEvent(base_, 0, &Server::onCleanup, this)),
       flush_ev_(newEvent(base_, 0, &Server::onFlush, this)),
@@ -156,7 +160,7 @@ void Server::onAccept(int, short, void* arg) {
 void Server::accept(Listener& listener) {
   for (int i = 0; i < kAcceptsPerWakeup; ++i) {
     if (listener.kind == app::Socket::kData && dataFull()) {
-      watchData(false);  // resumed from runCleanup once connections close
+      watchData(false); // resumed from runCleanup once connections close
       return;
     }
     int fd = ::accept4(listener.socket.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -186,7 +190,7 @@ void Server::adopt(int fd, app::Socket kind, bool tcp) {
   auto conn = std::make_unique<Connection>(*this, id, fd, kind);
   if (!conn->start()) {
     HF_ERROR("cannot watch a new connection", {});
-    return;  // the destructor closes fd
+    return; // the destructor closes fd
   }
   ++stats_.accepted;
   ++stats_.connections[static_cast<size_t>(kind)];
@@ -216,10 +220,9 @@ void Server::warnOutOfFds(const char* what) {
     ++fd_warnings_suppressed_;
     return;
   }
-  HF_WARN(what,
-          util::logField("connections", static_cast<long long>(connections_.size())) +
-              util::logField("pauses_since_last_warning",
-                             static_cast<long long>(fd_warnings_suppressed_)));
+  HF_WARN(what, util::logField("connections", static_cast<long long>(connections_.size())) +
+                    util::logField("pauses_since_last_warning",
+                                   static_cast<long long>(fd_warnings_suppressed_)));
   last_fd_warning_ms_ = now;
   fd_warnings_suppressed_ = 0;
 }
@@ -239,7 +242,7 @@ void Server::closeListeners() {
   for (auto& l : listeners_) {
     l->ev.reset();
     if (handing_over_ || handed_over_)
-      l->socket.release();  // the successor serves the socket files now
+      l->socket.release(); // the successor serves the socket files now
     else
       l->socket.close();
   }
@@ -257,7 +260,6 @@ app::Request* Server::find(app::RequestRef ref) {
 
 // ---- deferred work ----
 
-
 void Server::scheduleRelease(uint64_t conn_id, uint64_t serial) {
   pending_release_.emplace_back(conn_id, serial);
   event_active(cleanup_ev_.get(), EV_TIMEOUT, 0);
@@ -268,7 +270,9 @@ void Server::scheduleClose(uint64_t conn_id) {
   event_active(cleanup_ev_.get(), EV_TIMEOUT, 0);
 }
 
-void Server::onCleanup(int, short, void* arg) { static_cast<Server*>(arg)->runCleanup(); }
+void Server::onCleanup(int, short, void* arg) {
+  static_cast<Server*>(arg)->runCleanup();
+}
 
 void Server::scheduleFlush(uint64_t conn_id, bool first) {
   if (pending_flush_.empty() && pending_flush_first_.empty())
@@ -293,7 +297,7 @@ void Server::flushAll(std::vector<uint64_t>& pending) {
   }
   ids.clear();
   if (pending.empty())
-    pending.swap(ids);  // keep the capacity for the next pass
+    pending.swap(ids); // keep the capacity for the next pass
 }
 
 // Releases finished requests and tears down closed connections, outside of any connection's
@@ -378,10 +382,14 @@ void Server::fireTimer(const Timer& timer) {
   }
   app::Held* held = liveHeld(timer.ref);
   if (!held)
-    return;  // a normal miss: the request ended before its timer
+    return; // a normal miss: the request ended before its timer
   switch (timer.kind) {
-  case app::TimerKind::kPollTimeout: held->onPollTimeout(); break;
-  case app::TimerKind::kStream: held->onStreamTimer(); break;
+  case app::TimerKind::kPollTimeout:
+    held->onPollTimeout();
+    break;
+  case app::TimerKind::kStream:
+    held->onStreamTimer();
+    break;
   }
 }
 
@@ -481,7 +489,7 @@ void Server::beginHandover() {
   if (shutting_down_ || handing_over_)
     return;
   handing_over_ = true;
-  watchListeners(false);  // new connections wait in the backlog for the successor
+  watchListeners(false); // new connections wait in the backlog for the successor
   if (!spawnSuccessor())
     endHandover(false);
 }

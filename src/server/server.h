@@ -93,7 +93,7 @@ public:
 private:
   struct Timer {
     int64_t deadline;
-    app::RequestRef ref;  // serial 0: a connection's request_timeout entry
+    app::RequestRef ref; // serial 0: a connection's request_timeout entry
     app::TimerKind kind;
     bool operator>(const Timer& o) const { return deadline > o.deadline; }
   };
@@ -102,7 +102,7 @@ private:
     ListenSocket socket;
     app::Socket kind;
     EventPtr ev;
-    bool tcp = false;  // TCP_NODELAY for accepted sockets (pointless on unix sockets)
+    bool tcp = false; // TCP_NODELAY for accepted sockets (pointless on unix sockets)
   };
 
   static void onAccept(int fd, short what, void* arg);
@@ -160,9 +160,9 @@ private:
   std::vector<uint64_t> pending_flush_;
   std::vector<uint64_t> pending_flush_first_;
   bool accept_paused_ = false;
-  bool data_paused_ = false;     // the data listener is not watched: fds reserved for control
-  uint64_t fd_limit_ = 0;        // RLIMIT_NOFILE soft limit
-  uint64_t base_fds_ = 0;        // descriptors open before any connection (listeners, loop)
+  bool data_paused_ = false; // the data listener is not watched: fds reserved for control
+  uint64_t fd_limit_ = 0;    // RLIMIT_NOFILE soft limit
+  uint64_t base_fds_ = 0;    // descriptors open before any connection (listeners, loop)
   int64_t last_fd_warning_ms_ = 0;
   uint64_t fd_warnings_suppressed_ = 0;
   std::vector<std::string> reload_args_;
@@ -172,7 +172,7 @@ private:
   std::function<bool()> release_state_;
   std::function<void()> reclaim_state_;
   int successor_pid_ = -1;
-  int ready_fd_ = -1;  // read end of the successor's ready pipe
+  int ready_fd_ = -1; // read end of the successor's ready pipe
   EventPtr ready_ev_;
   int64_t shutdown_deadline_ = 0;
 };

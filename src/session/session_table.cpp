@@ -60,7 +60,7 @@ std::optional<HeldRef> SessionTable::touch(std::string_view id, const hub::Curso
   }
   HeldRef held{s->conn_id, s->serial};
   s->conn_id = 0;
-  s->serial = 0;  // its detach() is then ignored and cannot move the cursor back
+  s->serial = 0; // its detach() is then ignored and cannot move the cursor back
   directory_->release(std::string(id), cursor);
   return held;
 }

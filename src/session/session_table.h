@@ -21,10 +21,10 @@
 namespace holdfast::session {
 
 struct Session {
-  hub::Cursor cursor;      // position after what the session's last request delivered
-  uint64_t conn_id = 0;    // the held request, when attached
-  uint64_t serial = 0;     // 0 = no request held now
-  int64_t expires_ms = 0;  // monotonic; only while detached
+  hub::Cursor cursor;     // position after what the session's last request delivered
+  uint64_t conn_id = 0;   // the held request, when attached
+  uint64_t serial = 0;    // 0 = no request held now
+  int64_t expires_ms = 0; // monotonic; only while detached
 };
 
 // A held request, by the ids the event layer issues (never reused).

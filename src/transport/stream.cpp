@@ -41,7 +41,9 @@ constexpr std::string_view kIframeHead =
 constexpr size_t kIframePadTo = 2048;
 constexpr std::string_view kPartHeader = "Content-Type: application/json\r\n\r\n";
 
-constexpr bool isLineBreak(char c) { return c == '\r' || c == '\n'; }
+constexpr bool isLineBreak(char c) {
+  return c == '\r' || c == '\n';
+}
 
 std::string_view callbackOf(const Context& ctx) {
   assert(ctx.callback.empty() || isValidCallback(ctx.callback));
@@ -154,10 +156,14 @@ std::string preamble(const Context& ctx, std::string_view hello_json, std::strin
     out = "--" + ctx.boundary + "\r\n";
     appendPart(out, ctx.boundary, hello_json);
     break;
-  case Kind::kNdjson: appendNdjson(out, hello_json); break;
+  case Kind::kNdjson:
+    appendNdjson(out, hello_json);
+    break;
   case Kind::kLongpoll:
   case Kind::kPoll:
-  case Kind::kJsonp: assert(!"preamble() is for streaming transports"); break;
+  case Kind::kJsonp:
+    assert(!"preamble() is for streaming transports");
+    break;
   }
   return out;
 }
@@ -165,24 +171,35 @@ std::string preamble(const Context& ctx, std::string_view hello_json, std::strin
 void appendFrame(std::string& out, const Context& ctx, std::string_view event,
                  std::string_view frame_json, std::string_view sse_id) {
   switch (ctx.kind) {
-  case Kind::kSse: appendSse(out, event, frame_json, sse_id); return;
-  case Kind::kIframe: appendIframe(out, callbackOf(ctx), frame_json); return;
+  case Kind::kSse:
+    appendSse(out, event, frame_json, sse_id);
+    return;
+  case Kind::kIframe:
+    appendIframe(out, callbackOf(ctx), frame_json);
+    return;
   case Kind::kMultipart:
     out.append("\r\n", 2); // ends the delimiter line the previous write left open
     appendPart(out, ctx.boundary, frame_json);
     return;
-  case Kind::kNdjson: appendNdjson(out, frame_json); return;
+  case Kind::kNdjson:
+    appendNdjson(out, frame_json);
+    return;
   case Kind::kLongpoll:
   case Kind::kPoll:
-  case Kind::kJsonp: assert(!"appendFrame() is for streaming transports"); return;
+  case Kind::kJsonp:
+    assert(!"appendFrame() is for streaming transports");
+    return;
   }
 }
 
 std::string tail(const Context& ctx) {
   switch (ctx.kind) {
-  case Kind::kIframe: return "</body></html>";
-  case Kind::kMultipart: return "--\r\n";
-  default: return {};
+  case Kind::kIframe:
+    return "</body></html>";
+  case Kind::kMultipart:
+    return "--\r\n";
+  default:
+    return {};
   }
 }
 

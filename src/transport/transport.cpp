@@ -10,25 +10,36 @@ constexpr std::array<std::string_view, kKindCount> kNames = {
     "longpoll", "poll", "jsonp", "sse", "iframe", "multipart", "ndjson",
 };
 
-constexpr bool isAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-constexpr bool isDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool isAlpha(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+constexpr bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // The replacement for a byte escapeForScript rewrites, or empty for a byte kept as is.
 // U+2028/9 (E2 80 A8/A9) are handled by the caller because they span three bytes.
 constexpr std::string_view scriptEscape(char c) {
   switch (c) {
-  case '<': return "\\u003c";
-  case '>': return "\\u003e";
-  case '&': return "\\u0026";
+  case '<':
+    return "\\u003c";
+  case '>':
+    return "\\u003e";
+  case '&':
+    return "\\u0026";
   case '\r':
-  case '\n': return " ";
-  default: return {};
+  case '\n':
+    return " ";
+  default:
+    return {};
   }
 }
 
 } // namespace
 
-std::string_view kindName(Kind kind) { return kNames[static_cast<size_t>(kind)]; }
+std::string_view kindName(Kind kind) {
+  return kNames[static_cast<size_t>(kind)];
+}
 
 std::optional<Kind> parseKind(std::string_view name) {
   for (size_t i = 0; i < kNames.size(); ++i) {
@@ -59,17 +70,25 @@ bool isValidCallback(std::string_view name) {
 std::string contentType(const Context& ctx) {
   switch (ctx.kind) {
   case Kind::kLongpoll:
-  case Kind::kPoll: return "application/json";
-  case Kind::kJsonp: return "application/javascript; charset=utf-8";
-  case Kind::kSse: return "text/event-stream";
-  case Kind::kIframe: return "text/html; charset=utf-8";
-  case Kind::kMultipart: return "multipart/x-mixed-replace; boundary=" + ctx.boundary;
-  case Kind::kNdjson: return "application/x-ndjson";
+  case Kind::kPoll:
+    return "application/json";
+  case Kind::kJsonp:
+    return "application/javascript; charset=utf-8";
+  case Kind::kSse:
+    return "text/event-stream";
+  case Kind::kIframe:
+    return "text/html; charset=utf-8";
+  case Kind::kMultipart:
+    return "multipart/x-mixed-replace; boundary=" + ctx.boundary;
+  case Kind::kNdjson:
+    return "application/x-ndjson";
   }
   return "application/octet-stream";
 }
 
-std::string makeBoundary(util::Random& random) { return "holdfast-" + random.token(18); }
+std::string makeBoundary(util::Random& random) {
+  return "holdfast-" + random.token(18);
+}
 
 // '<' '>' '&' -> \u003c \u003e \u0026 (no "</script>", "<!--" or "]]>" survives), U+2028/9 ->
 // \u2028 \u2029, CR/LF -> ' '. Runs of untouched bytes are appended in one call each.

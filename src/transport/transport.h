@@ -37,9 +37,9 @@ bool isValidCallback(std::string_view name);
 // Per-response rendering parameters.
 struct Context {
   Kind kind = Kind::kLongpoll;
-  std::string callback;  // jsonp / iframe (default "holdfast" for iframe when none given)
-  std::string boundary;  // multipart: random per response, never in the data
-  int retry_ms = 2000;   // SSE "retry:" value
+  std::string callback; // jsonp / iframe (default "holdfast" for iframe when none given)
+  std::string boundary; // multipart: random per response, never in the data
+  int retry_ms = 2000;  // SSE "retry:" value
 };
 
 // Content-Type header value (with charset / boundary where it applies).
@@ -54,7 +54,7 @@ std::string helloJson(std::string_view session, std::string_view cursor, int hea
 // {"type":"message",<fields of message.json>,"cursor":"<cursor>"}
 std::string messageFrameJson(const hub::Message& message, std::string_view cursor);
 std::string heartbeatJson(int64_t time_ms);
-std::string gapJson(const hub::Gap& gap);  // {"type":"gap","channel",..,"requested",..}
+std::string gapJson(const hub::Gap& gap); // {"type":"gap","channel",..,"requested",..}
 std::string closedJson(std::string_view reason);
 std::string deletedJson(std::string_view channel);
 std::string reconnectJson(std::string_view cursor, std::string_view reason);
@@ -78,14 +78,15 @@ struct PollBody {
   const std::vector<hub::MessagePtr>* messages = nullptr;
   std::string cursor;
   const std::vector<hub::Gap>* gaps = nullptr;
-  std::string session;     // omitted when empty
-  bool heartbeat = false;  // timeout with no messages
-  bool more = false;       // batch limit cut the backlog
-  bool reconnect = false;  // server going away: reconnect with the cursor ("reconnect":true)
-  std::string closed;      // session closed from the control socket: "closed":"<reason>"
+  std::string session;    // omitted when empty
+  bool heartbeat = false; // timeout with no messages
+  bool more = false;      // batch limit cut the backlog
+  bool reconnect = false; // server going away: reconnect with the cursor ("reconnect":true)
+  std::string closed;     // session closed from the control socket: "closed":"<reason>"
 };
 // {"messages":[...],"cursor":"..","gap":[...],"session":"..","heartbeat":true,"more":true}
-// (gap/session/heartbeat/more/reconnect/closed only when set). For jsonp wrapped as "/**/CB({...});".
+// (gap/session/heartbeat/more/reconnect/closed only when set). For jsonp wrapped as
+// "/**/CB({...});".
 std::string renderPollBody(const Context& ctx, const PollBody& body);
 
 // Escapes a JSON text for embedding in an HTML <script>: '<', '>', '&', U+2028, U+2029 become

@@ -12,7 +12,11 @@ int64_t readMs(clockid_t id) {
 }
 } // namespace
 
-int64_t SystemClock::nowMs() const { return readMs(CLOCK_MONOTONIC); }
-int64_t SystemClock::wallMs() const { return readMs(CLOCK_REALTIME); }
+int64_t SystemClock::nowMs() const {
+  return readMs(CLOCK_MONOTONIC);
+}
+int64_t SystemClock::wallMs() const {
+  return readMs(CLOCK_REALTIME);
+}
 
 } // namespace holdfast::util

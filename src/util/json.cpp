@@ -20,12 +20,23 @@ constexpr bool isPlain(unsigned char c) {
 
 void appendControl(std::string& out, unsigned char c) {
   switch (c) {
-  case '\b': out.append("\\b", 2); return;
-  case '\f': out.append("\\f", 2); return;
-  case '\n': out.append("\\n", 2); return;
-  case '\r': out.append("\\r", 2); return;
-  case '\t': out.append("\\t", 2); return;
-  default: break;
+  case '\b':
+    out.append("\\b", 2);
+    return;
+  case '\f':
+    out.append("\\f", 2);
+    return;
+  case '\n':
+    out.append("\\n", 2);
+    return;
+  case '\r':
+    out.append("\\r", 2);
+    return;
+  case '\t':
+    out.append("\\t", 2);
+    return;
+  default:
+    break;
   }
   const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
   out.append(esc, sizeof esc);

@@ -14,8 +14,8 @@ void appendJsonString(std::string& out, std::string_view s);
 // Result of validating a JSON text.
 struct JsonCheck {
   bool ok = false;
-  std::string error;  // RapidJSON's message when !ok
-  size_t offset = 0;  // byte offset of the error
+  std::string error; // RapidJSON's message when !ok
+  size_t offset = 0; // byte offset of the error
 };
 
 // Validates that `text` is exactly one JSON value (surrounding whitespace allowed).

@@ -42,7 +42,7 @@ public:
   std::string finish() const { return std::string(buffer_.GetString(), buffer_.GetSize()) + "\n"; }
 
 private:
-  JsonWriter& ok(bool) { return *this; }  // Writer fails only on misuse, caught by tests
+  JsonWriter& ok(bool) { return *this; } // Writer fails only on misuse, caught by tests
   rapidjson::StringBuffer buffer_;
   rapidjson::Writer<rapidjson::StringBuffer> writer_;
   std::string scratch_;

@@ -24,10 +24,14 @@ bool g_journal = false;
 
 const char* levelName(LogLevel level) {
   switch (level) {
-  case LogLevel::kDebug: return "debug";
-  case LogLevel::kInfo: return "info";
-  case LogLevel::kWarn: return "warn";
-  case LogLevel::kError: return "error";
+  case LogLevel::kDebug:
+    return "debug";
+  case LogLevel::kInfo:
+    return "info";
+  case LogLevel::kWarn:
+    return "warn";
+  case LogLevel::kError:
+    return "error";
   }
   return "info";
 }
@@ -35,10 +39,14 @@ const char* levelName(LogLevel level) {
 // syslog priorities (sd-daemon.h's SD_DEBUG ... SD_ERR) for the journal prefix.
 char syslogPriority(LogLevel level) {
   switch (level) {
-  case LogLevel::kDebug: return '7';
-  case LogLevel::kInfo: return '6';
-  case LogLevel::kWarn: return '4';
-  case LogLevel::kError: return '3';
+  case LogLevel::kDebug:
+    return '7';
+  case LogLevel::kInfo:
+    return '6';
+  case LogLevel::kWarn:
+    return '4';
+  case LogLevel::kError:
+    return '3';
   }
   return '6';
 }
@@ -91,9 +99,8 @@ void appendFields(std::string& out, std::string_view fields) {
     if (start == std::string_view::npos)
       return;
     size_t next = fields.find(kFieldStart, start + 1);
-    std::string_view field = fields.substr(start + 1, next == std::string_view::npos
-                                                          ? std::string_view::npos
-                                                          : next - start - 1);
+    std::string_view field = fields.substr(
+        start + 1, next == std::string_view::npos ? std::string_view::npos : next - start - 1);
     size_t sep = field.find(kValueStart);
     if (sep != std::string_view::npos && sep + 1 < field.size())
       appendField(out, field.substr(0, sep), field[sep + 1], field.substr(sep + 2));
@@ -106,9 +113,8 @@ std::string stamp(int64_t unix_ms) {
   tm t{};
   gmtime_r(&secs, &t);
   char text[64];
-  snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900,
-           t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
-           static_cast<int>(unix_ms % 1000));
+  snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1,
+           t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(unix_ms % 1000));
   return text;
 }
 
@@ -138,8 +144,12 @@ bool parseLogFormat(std::string_view name, LogFormat& out) {
   return true;
 }
 
-void setLogLevel(LogLevel level) { g_level = level; }
-bool logEnabled(LogLevel level) { return level >= g_level; }
+void setLogLevel(LogLevel level) {
+  g_level = level;
+}
+bool logEnabled(LogLevel level) {
+  return level >= g_level;
+}
 
 void setLogFormat(LogFormat format, bool journal) {
   g_format = format;

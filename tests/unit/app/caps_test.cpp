@@ -31,14 +31,13 @@ void checkTooManyChannels(const FakeRequest& r) {
 
 } // namespace
 
-TEST_CASE("a subscribe that would create a channel past max_channels gets 503",
-          "[app][caps]") {
+TEST_CASE("a subscribe that would create a channel past max_channels gets 503", "[app][caps]") {
   AppFixture fx(caps(2));
   CHECK(fx.get("/push/sub/a,b?transport=poll").status() == 200);
   FakeRequest& over = fx.get("/push/sub/a,c?transport=poll&session=new");
   checkTooManyChannels(over);
   CHECK(fx.engine.stats().channels == 2);
-  CHECK(fx.sessions.size() == 0);  // the session it issued was dropped again
+  CHECK(fx.sessions.size() == 0); // the session it issued was dropped again
   CHECK(fx.stats.refused_channels == 1);
   // Streams are refused the same way; existing channels keep serving every transport.
   checkTooManyChannels(fx.get("/push/sub/c?transport=sse"));
@@ -59,7 +58,7 @@ TEST_CASE("a publish that would create a channel past max_channels gets 503, not
   CHECK(fx.engine.stats().published == 1);
   CHECK(fx.engine.hub().find("b") == nullptr);
   checkTooManyChannels(fx.publish("b,c", "5"));
-  CHECK(fx.publish("a,b", "6").status() == 202);  // one new channel still fits
+  CHECK(fx.publish("a,b", "6").status() == 202); // one new channel still fits
 }
 
 TEST_CASE("a session subscribe past max_channels gets 503 and leaves the session as it was",

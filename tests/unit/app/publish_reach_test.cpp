@@ -10,8 +10,7 @@ using support::FakeRequest;
 // DESIGN §5: 201 only "if delivered to >= 1 live subscriber": a held request answered (or whose
 // client went away) earlier in the same loop pass is still subscribed until its release, but
 // does not count.
-TEST_CASE("a publish after the only long-poll was answered in the same pass is 202",
-          "[app]") {
+TEST_CASE("a publish after the only long-poll was answered in the same pass is 202", "[app]") {
   AppFixture fx;
   FakeRequest& lp = fx.get("/push/sub/a");
   CHECK(fx.publish("a", "1").status() == 201);

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "support/app_fixture.h"
 #include "auth/tokens.h"
+#include "support/app_fixture.h"
 
 using namespace holdfast;
 using support::AppFixture;

@@ -87,7 +87,7 @@ TEST_CASE("file: every value type", "[config]") {
   CHECK(c.allowed_origins == std::vector<std::string>{"https://x.example"});
   CHECK(c.client_publish.empty());
   CHECK(c.private_prefix.empty());
-  CHECK(c.data == "unix:/run/holdfast/data.sock");  // absent keys keep their values
+  CHECK(c.data == "unix:/run/holdfast/data.sock"); // absent keys keep their values
 }
 
 TEST_CASE("file: flags override the file wherever --config appears", "[config]") {
@@ -102,8 +102,8 @@ TEST_CASE("file: flags override the file wherever --config appears", "[config]")
     auto r = load(args, c);
     INFO(joined(r.errors));
     REQUIRE(r.ok);
-    CHECK(c.heartbeat == 20);        // flag wins
-    CHECK(c.poll_timeout == 30);     // file value kept
+    CHECK(c.heartbeat == 20);    // flag wins
+    CHECK(c.poll_timeout == 30); // file value kept
     CHECK(c.publish_key == "from-file");
     CHECK(c.config_file == file.path());
   }
@@ -117,7 +117,7 @@ TEST_CASE("file: an unreadable file names the path and the errno text", "[config
   CHECK(r.errors[0] ==
         "--config: cannot read \"/nonexistent-holdfast/x.json\": No such file or directory");
 
-  r = load({"--config", "/"}, c);  // fopen accepts a directory; the read fails
+  r = load({"--config", "/"}, c); // fopen accepts a directory; the read fails
   CHECK_FALSE(r.ok);
   CHECK(contains(r.errors, "--config: cannot read \"/\": Is a directory"));
 }
@@ -141,8 +141,8 @@ TEST_CASE("file: errors through load name the file", "[config]") {
   auto r = load({"--config", file.path()}, c);
   CHECK_FALSE(r.ok);
   REQUIRE(r.errors.size() == 1);
-  CHECK(r.errors[0].rfind("config file \"" + file.path() + "\": JSON parse error at offset 14", 0) ==
-        0);
+  CHECK(r.errors[0].rfind("config file \"" + file.path() + "\": JSON parse error at offset 14",
+                          0) == 0);
 }
 
 TEST_CASE("file: wrong types, unknown and repeated keys are all reported", "[config]") {

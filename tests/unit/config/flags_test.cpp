@@ -87,7 +87,8 @@ void checkEveryFlag(const Config& c) {
   CHECK(c.max_output_total == 8u << 20);
   CHECK(c.request_timeout == 12);
   CHECK(c.max_connections == 1000);
-  CHECK(c.allowed_origins == std::vector<std::string>{"https://a.example", "http://b.example:8080"});
+  CHECK(c.allowed_origins ==
+        std::vector<std::string>{"https://a.example", "http://b.example:8080"});
   CHECK(c.client_publish == std::vector<std::string>{"room.*", "chat"});
   CHECK(c.private_prefix == "secret.");
   CHECK(c.token_key == "tk");
@@ -232,7 +233,7 @@ TEST_CASE("argument errors are all reported at once", "[config]") {
   CHECK(hasError(r, "--poll-timeout: needs a value"));
   CHECK(hasError(r, "--max-body: needs a value"));
   CHECK(r.errors.size() == 8);
-  CHECK(c.publish_key == "untouched");  // out is assigned only on success
+  CHECK(c.publish_key == "untouched"); // out is assigned only on success
 }
 
 TEST_CASE("a value starting with -- needs the = form", "[config]") {

@@ -130,7 +130,7 @@ TEST_CASE("validate: mounts", "[config]") {
   expectOne([](Config& c) { c.data_mount = "/push/ctl/sub"; }, "overlaps control_mount");
   expectNone([](Config& c) {
     c.control_mount = "/push";
-    c.data_mount = "/pushsub";  // a string prefix, not a path prefix
+    c.data_mount = "/pushsub"; // a string prefix, not a path prefix
   });
   expectNone([](Config& c) { c.data_mount = "/a.b/sub-1"; });
 }
@@ -166,9 +166,9 @@ TEST_CASE("validate: numeric ranges", "[config]") {
   struct Case {
     const char* key;
     uint64_t Config::*field;
-    uint64_t lowest_bad;   // just below the range
+    uint64_t lowest_bad; // just below the range
     uint64_t highest_ok;
-    uint64_t too_high;     // 0 = no upper bound
+    uint64_t too_high; // 0 = no upper bound
   };
   const Case cases[] = {
       {"buffer_messages", &Config::buffer_messages, 0, 1, 0},
@@ -198,7 +198,8 @@ TEST_CASE("validate: numeric ranges", "[config]") {
 }
 
 TEST_CASE("validate: heartbeat, stream age and memory relations", "[config]") {
-  expectOne([](Config& c) { c.heartbeat = 0; }, "heartbeat (--heartbeat): 0 is out of range 1..3600");
+  expectOne([](Config& c) { c.heartbeat = 0; },
+            "heartbeat (--heartbeat): 0 is out of range 1..3600");
   expectOne(
       [](Config& c) {
         c.heartbeat = 3601;
@@ -236,8 +237,11 @@ TEST_CASE("validate: allowed_origins", "[config]") {
   };
   for (const auto& b : bad) {
     INFO(b.origin);
-    expectOne([&](Config& c) { c.allowed_origins = {"*", b.origin}; },
-              std::string("allowed_origins (--allowed-origins): \"") + b.origin + "\" " + b.why);
+    expectOne(
+        [&](Config& c) {
+          c.allowed_origins = {"*", b.origin};
+        },
+        std::string("allowed_origins (--allowed-origins): \"") + b.origin + "\" " + b.why);
   }
 }
 
@@ -245,9 +249,11 @@ TEST_CASE("validate: client_publish patterns and private_prefix", "[config]") {
   expectNone([](Config& c) { c.client_publish = {"room.*", "*", "a-b_c~d@e", "x*y*"}; });
   for (const char* bad : {"", "room/*", "room?", "ro om", "räum"}) {
     INFO(bad);
-    expectOne([&](Config& c) { c.client_publish = {"ok", bad}; },
-              std::string("client_publish (--client-publish): \"") + bad +
-                  "\" is not a channel pattern");
+    expectOne(
+        [&](Config& c) {
+          c.client_publish = {"ok", bad};
+        },
+        std::string("client_publish (--client-publish): \"") + bad + "\" is not a channel pattern");
   }
   expectNone([](Config& c) { c.private_prefix = ""; });
   expectOne([](Config& c) { c.private_prefix = "priv/"; },

@@ -44,11 +44,26 @@ TEST_CASE("sizes: accepted forms", "[config]") {
 
 TEST_CASE("sizes: rejected forms", "[config]") {
   const char* bad[] = {
-      "",      "-1",     "+1",  " 1",   "1 ",   "1 K",  "K",     "1T",   "1KK",
-      "1.5M",  "0x10",   "1e3", "1iB",  "1Ki",  "1Kib2", "abc",  "1,000",
-      "18446744073709551616",  // 2^64
-      "17179869184G",          // 2^34 GiB = 2^64 bytes
-      "18014398509481984K",    // 2^54 KiB = 2^64 bytes
+      "",
+      "-1",
+      "+1",
+      " 1",
+      "1 ",
+      "1 K",
+      "K",
+      "1T",
+      "1KK",
+      "1.5M",
+      "0x10",
+      "1e3",
+      "1iB",
+      "1Ki",
+      "1Kib2",
+      "abc",
+      "1,000",
+      "18446744073709551616", // 2^64
+      "17179869184G",         // 2^34 GiB = 2^64 bytes
+      "18014398509481984K",   // 2^54 KiB = 2^64 bytes
   };
   for (const char* text : bad) {
     INFO(text);
@@ -62,9 +77,9 @@ TEST_CASE("durations: accepted and rejected forms", "[config]") {
   CHECK(parseDuration("25s") == std::optional<uint64_t>(25));
   CHECK(parseDuration("315360000") == std::optional<uint64_t>(315360000));
   CHECK(parseDuration("315360000s") == std::optional<uint64_t>(315360000));
-  const char* bad[] = {"",    "s",     "-1",  "+1", "25ss", "25S",  "25ms",
-                       "1m",  "1h",    "1.5", " 1", "1 s",  "0x10", "315360001",
-                       "99999999999999999999"};
+  const char* bad[] = {"",    "s",    "-1",   "+1",        "25ss",
+                       "25S", "25ms", "1m",   "1h",        "1.5",
+                       " 1",  "1 s",  "0x10", "315360001", "99999999999999999999"};
   for (const char* text : bad) {
     INFO(text);
     CHECK_FALSE(parseDuration(text).has_value());

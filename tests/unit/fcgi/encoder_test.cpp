@@ -120,8 +120,8 @@ TEST_CASE("appendStdout with empty data appends nothing; appendEndOfStdout the e
 TEST_CASE("appendEndRequest and appendUnknownType bodies", "[fcgi]") {
   std::string out;
   appendEndRequest(out, 5, 0x01020304, FCGI_UNKNOWN_ROLE);
-  CHECK(out == bytes({1, FCGI_END_REQUEST, 0, 5, 0, 8, 0, 0, 1, 2, 3, 4, FCGI_UNKNOWN_ROLE, 0, 0,
-                      0}));
+  CHECK(out ==
+        bytes({1, FCGI_END_REQUEST, 0, 5, 0, 8, 0, 0, 1, 2, 3, 4, FCGI_UNKNOWN_ROLE, 0, 0, 0}));
   out.clear();
   appendUnknownType(out, 42);
   CHECK(out == bytes({1, FCGI_UNKNOWN_TYPE, 0, 0, 0, 8, 0, 0, 42, 0, 0, 0, 0, 0, 0, 0}));
@@ -165,15 +165,16 @@ TEST_CASE("appendGetValuesResult is one management record of name-value pairs", 
 TEST_CASE("client side: begin, params with terminator, abort", "[fcgi]") {
   std::string out;
   appendBeginRequest(out, 0x0203, FCGI_RESPONDER, true);
-  CHECK(out == bytes({1, FCGI_BEGIN_REQUEST, 2, 3, 0, 8, 0, 0, 0, 1, FCGI_KEEP_CONN, 0, 0, 0, 0,
-                      0}));
+  CHECK(out ==
+        bytes({1, FCGI_BEGIN_REQUEST, 2, 3, 0, 8, 0, 0, 0, 1, FCGI_KEEP_CONN, 0, 0, 0, 0, 0}));
   out.clear();
   appendBeginRequest(out, 1, FCGI_FILTER, false);
   CHECK(out.substr(8) == bytes({0, 3, 0, 0, 0, 0, 0, 0}));
   out.clear();
   appendParams(out, 1, {{"A", "1"}, {"BB", "22"}});
-  CHECK(out == bytes({1, FCGI_PARAMS, 0, 1, 0, 10, 6, 0, 1, 1, 'A', '1', 2, 2, 'B', 'B', '2', '2',
-                      0, 0, 0, 0, 0, 0, 1, FCGI_PARAMS, 0, 1, 0, 0, 0, 0}));
+  CHECK(out ==
+        bytes({1,   FCGI_PARAMS, 0, 1, 0, 10, 6, 0, 1, 1,           'A', '1', 2, 2, 'B', 'B',
+               '2', '2',         0, 0, 0, 0,  0, 0, 1, FCGI_PARAMS, 0,   1,   0, 0, 0,   0}));
   out.clear();
   appendParams(out, 1, {});
   CHECK(out == bytes({1, FCGI_PARAMS, 0, 1, 0, 0, 0, 0}));

@@ -26,8 +26,14 @@ Events parse(std::string_view input, ParserLimits limits = {}, const Events& end
 
 std::string raw(uint8_t type, uint16_t id, std::string_view content, uint8_t padding = 0,
                 uint8_t version = FCGI_VERSION_1) {
-  std::string r = {char(version),           char(type),    char(id >> 8), char(id & 0xff),
-                   char(content.size() >> 8), char(content.size() & 0xff), char(padding), 0};
+  std::string r = {char(version),
+                   char(type),
+                   char(id >> 8),
+                   char(id & 0xff),
+                   char(content.size() >> 8),
+                   char(content.size() & 0xff),
+                   char(padding),
+                   0};
   r.append(content);
   r.append(padding, '\0');
   return r;
@@ -86,11 +92,17 @@ TEST_CASE("more than max_requests active requests is an error", "[fcgi]") {
 TEST_CASE("malformed name-value pairs in PARAMS are an error and report no pair", "[fcgi]") {
   const std::string good = nv("A", "1");
   const std::vector<std::string> bad = {
-      good + "\x05",                             // value length missing
-      good + std::string("\x80\x00\x01", 3),     // 4-byte name length truncated
-      good + std::string("\x03\x02" "ab", 4),    // name longer than what is left
-      good + std::string("\x01\x05" "ab", 4),    // value longer than what is left
-      std::string("\x01\x80\x00\x00\x09" "ab", 7)};  // 4-byte value length past the end
+      good + "\x05",                         // value length missing
+      good + std::string("\x80\x00\x01", 3), // 4-byte name length truncated
+      good + std::string("\x03\x02"
+                         "ab",
+                         4), // name longer than what is left
+      good + std::string("\x01\x05"
+                         "ab",
+                         4), // value longer than what is left
+      std::string("\x01\x80\x00\x00\x09"
+                  "ab",
+                  7)}; // 4-byte value length past the end
   for (const std::string& stream : bad) {
     CHECK(parse(begin(1) + raw(FCGI_PARAMS, 1, stream) + raw(FCGI_PARAMS, 1, "")) ==
           Events{kBegin1, "error: FCGI_PARAMS record for request 1: malformed name-value pair in "
@@ -98,12 +110,11 @@ TEST_CASE("malformed name-value pairs in PARAMS are an error and report no pair"
   }
 }
 
-TEST_CASE("a params stream over max_params_bytes is dropped and reported, not an error",
-          "[fcgi]") {
+TEST_CASE("a params stream over max_params_bytes is dropped and reported, not an error", "[fcgi]") {
   ParserLimits limits;
   limits.max_params_bytes = 100;
-  const std::string first = nv("A", std::string(58, 'a'));  // 61 bytes
-  const std::string exact = nv("B", std::string(36, 'b'));  // 39 bytes: 100 in all, allowed
+  const std::string first = nv("A", std::string(58, 'a')); // 61 bytes
+  const std::string exact = nv("B", std::string(36, 'b')); // 39 bytes: 100 in all, allowed
   CHECK(parse(begin(1) + raw(FCGI_PARAMS, 1, first) + raw(FCGI_PARAMS, 1, exact) +
                   raw(FCGI_PARAMS, 1, ""),
               limits) == Events{kBegin1, "param 1 A=" + std::string(58, 'a'),
@@ -163,7 +174,10 @@ TEST_CASE("GET_VALUES off id 0 or with malformed names is an error", "[fcgi]") {
   CHECK(parse(raw(FCGI_GET_VALUES, 3, nv(FCGI_MAX_CONNS, ""))) ==
         Events{"error: FCGI_GET_VALUES record for request 3: management record on a request id "
                "other than 0"});
-  CHECK(parse(raw(FCGI_GET_VALUES, 0, std::string("\x0e\x00" "FCGI", 6))) ==
+  CHECK(parse(raw(FCGI_GET_VALUES, 0,
+                  std::string("\x0e\x00"
+                              "FCGI",
+                              6))) ==
         Events{"error: FCGI_GET_VALUES record for request 0: malformed name-value pair"});
 }
 

@@ -32,16 +32,22 @@ Events parse(std::string_view input, const Events& end_after = {}) {
 
 // A record built by hand (independent of the encoder), with explicit padding.
 std::string raw(uint8_t type, uint16_t id, std::string_view content, uint8_t padding = 0) {
-  std::string r = {char(FCGI_VERSION_1), char(type),           char(id >> 8),       char(id & 0xff),
-                   char(content.size() >> 8), char(content.size() & 0xff), char(padding), 0};
+  std::string r = {char(FCGI_VERSION_1),
+                   char(type),
+                   char(id >> 8),
+                   char(id & 0xff),
+                   char(content.size() >> 8),
+                   char(content.size() & 0xff),
+                   char(padding),
+                   0};
   r.append(content);
-  r.append(padding, '\xAA');  // padding content is arbitrary and must be skipped
+  r.append(padding, '\xAA'); // padding content is arbitrary and must be skipped
   return r;
 }
 
 std::string begin(uint16_t id, uint16_t role = FCGI_RESPONDER, uint8_t flags = 0) {
-  return raw(FCGI_BEGIN_REQUEST, id, std::string{char(role >> 8), char(role & 0xff), char(flags),
-                                                 0, 0, 0, 0, 0});
+  return raw(FCGI_BEGIN_REQUEST, id,
+             std::string{char(role >> 8), char(role & 0xff), char(flags), 0, 0, 0, 0, 0});
 }
 
 // Name-value pair with 1-byte lengths (both < 128).
@@ -92,8 +98,8 @@ TEST_CASE("padding of any length is skipped", "[fcgi]") {
   std::string input = begin(1) + raw(FCGI_PARAMS, 1, nv("A", "1"), 255) +
                       raw(FCGI_PARAMS, 1, "", 7) + raw(FCGI_STDIN, 1, "xyz", 5) +
                       raw(FCGI_STDIN, 1, "", 1);
-  CHECK(parse(input) ==
-        Events{"begin 1 role=1 keep=0", "param 1 A=1", "params-end 1", "stdin 1 xyz", "stdin-end 1"});
+  CHECK(parse(input) == Events{"begin 1 role=1 keep=0", "param 1 A=1", "params-end 1",
+                               "stdin 1 xyz", "stdin-end 1"});
 }
 
 TEST_CASE("params split across records, including inside a length prefix", "[fcgi]") {
@@ -110,8 +116,8 @@ TEST_CASE("params split across records, including inside a length prefix", "[fcg
   }
   input += raw(FCGI_PARAMS, 1, "");
   CHECK(parse(input) == Events{"begin 1 role=1 keep=0", "param 1 A=1",
-                               "param 1 " + show(name) + "=" + show(value), "param 1 EMPTY=",
-                               "param 1 =x", "params-end 1"});
+                               "param 1 " + show(name) + "=" + show(value),
+                               "param 1 EMPTY=", "param 1 =x", "params-end 1"});
 }
 
 TEST_CASE("4-byte lengths decode, also for short strings and the 127/128 boundary", "[fcgi]") {
@@ -153,8 +159,8 @@ TEST_CASE("multiplexed requests interleave", "[fcgi]") {
 
 TEST_CASE("abort is reported for active ids, also after stdin ended", "[fcgi]") {
   CHECK(parse(simpleRequest(3) + raw(FCGI_ABORT_REQUEST, 3, "") + raw(FCGI_ABORT_REQUEST, 3, "")) ==
-        Events{"begin 3 role=1 keep=0", "param 3 REQUEST_METHOD=GET", "params-end 3",
-               "stdin-end 3", "abort 3", "abort 3"});
+        Events{"begin 3 role=1 keep=0", "param 3 REQUEST_METHOD=GET", "params-end 3", "stdin-end 3",
+               "abort 3", "abort 3"});
 }
 
 TEST_CASE("GET_VALUES reports the names asked for", "[fcgi]") {
@@ -166,9 +172,9 @@ TEST_CASE("GET_VALUES reports the names asked for", "[fcgi]") {
 TEST_CASE("unknown and id-0 application types are reported as unknown", "[fcgi]") {
   CHECK(parse(raw(0, 0, "") + raw(12, 0, "abc", 5) + raw(200, 4, "x") +
               raw(FCGI_ABORT_REQUEST, 0, "") + raw(FCGI_PARAMS, 0, nv("A", "b")) +
-              raw(FCGI_STDIN, 0, "x")) ==
-        Events{"unknown-type 0", "unknown-type 12", "unknown-type 200", "unknown-type 2",
-               "unknown-type 4", "unknown-type 5"});
+              raw(FCGI_STDIN, 0, "x")) == Events{"unknown-type 0", "unknown-type 12",
+                                                 "unknown-type 200", "unknown-type 2",
+                                                 "unknown-type 4", "unknown-type 5"});
 }
 
 TEST_CASE("DATA records are ignored", "[fcgi]") {
@@ -205,8 +211,8 @@ TEST_CASE("endRequest from onBeginRequest (unknown role) ignores the rest", "[fc
 }
 
 TEST_CASE("endRequest from onParam stops the remaining params of that request", "[fcgi]") {
-  std::string input = begin(1) + params(1, nv("A", "1") + nv("B", "2") + nv("C", "3")) +
-                      raw(FCGI_STDIN, 1, "");
+  std::string input =
+      begin(1) + params(1, nv("A", "1") + nv("B", "2") + nv("C", "3")) + raw(FCGI_STDIN, 1, "");
   CHECK(parse(input, {"param 1 B=2"}) ==
         Events{"begin 1 role=1 keep=0", "param 1 A=1", "param 1 B=2"});
 }
@@ -248,26 +254,25 @@ public:
 };
 } // namespace
 
-TEST_CASE("idle() is true only between records; isActive follows begin and endRequest",
-          "[fcgi]") {
+TEST_CASE("idle() is true only between records; isActive follows begin and endRequest", "[fcgi]") {
   Parser parser;
   NullVisitor v;
   CHECK(parser.idle());
   const std::string record = begin(1);
   REQUIRE(parser.feed(record.substr(0, 3), v));
   CHECK_FALSE(parser.idle());
-  REQUIRE(parser.feed(record.substr(3, 6), v));  // header complete, content partial
+  REQUIRE(parser.feed(record.substr(3, 6), v)); // header complete, content partial
   CHECK_FALSE(parser.idle());
   CHECK_FALSE(parser.isActive(1));
   REQUIRE(parser.feed(record.substr(9), v));
   CHECK(parser.idle());
   CHECK(parser.isActive(1));
-  REQUIRE(parser.feed(raw(FCGI_PARAMS, 1, "", 4).substr(0, 10), v));  // padding pending
+  REQUIRE(parser.feed(raw(FCGI_PARAMS, 1, "", 4).substr(0, 10), v)); // padding pending
   CHECK_FALSE(parser.idle());
   REQUIRE(parser.feed("\xAA\xAA", v));
   CHECK(parser.idle());
   parser.endRequest(1);
-  parser.endRequest(1);  // twice is harmless
+  parser.endRequest(1); // twice is harmless
   CHECK_FALSE(parser.isActive(1));
   CHECK(parser.error().empty());
 }
@@ -288,11 +293,17 @@ TEST_CASE("decodeNameValuePairs views the input and rejects truncation", "[fcgi]
   CHECK(pairs.empty());
   for (size_t n = 1; n < stream.size(); ++n) {
     if (n == 5)
-      continue;  // the first pair alone is a complete stream
+      continue; // the first pair alone is a complete stream
     INFO("prefix of " << n << " bytes");
     CHECK_FALSE(decodeNameValuePairs(std::string_view(stream).substr(0, n), pairs));
   }
   // A 4-byte length near 2^31 must not overflow or read past the end.
-  CHECK_FALSE(decodeNameValuePairs(std::string("\xff\xff\xff\xff\x01" "ab", 7), pairs));
-  CHECK_FALSE(decodeNameValuePairs(std::string("\x01\xff\xff\xff\xff" "ab", 7), pairs));
+  CHECK_FALSE(decodeNameValuePairs(std::string("\xff\xff\xff\xff\x01"
+                                               "ab",
+                                               7),
+                                   pairs));
+  CHECK_FALSE(decodeNameValuePairs(std::string("\x01\xff\xff\xff\xff"
+                                               "ab",
+                                               7),
+                                   pairs));
 }

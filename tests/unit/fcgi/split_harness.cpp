@@ -110,7 +110,7 @@ std::vector<size_t> randomCuts(size_t total, unsigned seed) {
 std::string show(std::string_view data) {
   if (data.size() <= 64)
     return std::string(data);
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a
+  uint64_t hash = 1469598103934665603ull; // FNV-1a
   for (char c : data)
     hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
   char hex[17];

@@ -27,13 +27,13 @@ TEST_CASE("percentDecode: accepted input", "[http]") {
       {"abc", false, "abc"},
       {"%41", false, "A"},
       {"%41%42c", false, "ABc"},
-      {"%e2%82%ac", false, "\xe2\x82\xac"},  // lower-case hex, UTF-8 bytes kept as is
+      {"%e2%82%ac", false, "\xe2\x82\xac"}, // lower-case hex, UTF-8 bytes kept as is
       {"%E2%82%AC", false, "\xe2\x82\xac"},
       {"a+b", false, "a+b"},
       {"a+b", true, "a b"},
-      {"%2B", true, "+"},  // an escaped plus stays a plus
+      {"%2B", true, "+"}, // an escaped plus stays a plus
       {"%25", false, "%"},
-      {"%2541", false, "%41"},  // decoded once only
+      {"%2541", false, "%41"}, // decoded once only
       {"%20x", false, " x"},
       {"%ff", false, "\xff"},
   };
@@ -52,7 +52,7 @@ TEST_CASE("percentDecode: rejected input", "[http]") {
     CHECK_FALSE(percentDecode(in, false).has_value());
     CHECK_FALSE(percentDecode(in, true).has_value());
   }
-  CHECK_FALSE(percentDecode(std::string_view("a\0b", 3), false).has_value());  // raw NUL
+  CHECK_FALSE(percentDecode(std::string_view("a\0b", 3), false).has_value()); // raw NUL
 }
 
 TEST_CASE("parseQuery: items, empty items, '=' and decoding", "[http]") {
@@ -119,7 +119,7 @@ TEST_CASE("Query::get returns the first value or nullptr", "[http]") {
   REQUIRE(q->get("c") != nullptr);
   CHECK(q->get("c")->empty());
   CHECK(q->get("d") == nullptr);
-  CHECK(q->get("A") == nullptr);  // keys are case-sensitive
+  CHECK(q->get("A") == nullptr); // keys are case-sensitive
   CHECK(Query{}.get("a") == nullptr);
 }
 
@@ -132,11 +132,11 @@ TEST_CASE("splitTarget: path decoded, query raw", "[http]") {
   const Case cases[] = {
       {"/push/sub/ch", "/push/sub/ch", ""},
       {"/push/sub/ch?", "/push/sub/ch", ""},
-      {"/push/sub/ch?a=1&b=%zz", "/push/sub/ch", "a=1&b=%zz"},  // the query is not decoded here
-      {"/push/sub/a%2Cb?x=1?y", "/push/sub/a,b", "x=1?y"},      // split at the first '?'
-      {"/p/a+b", "/p/a+b", ""},                                 // '+' is literal in a path
+      {"/push/sub/ch?a=1&b=%zz", "/push/sub/ch", "a=1&b=%zz"}, // the query is not decoded here
+      {"/push/sub/a%2Cb?x=1?y", "/push/sub/a,b", "x=1?y"},     // split at the first '?'
+      {"/p/a+b", "/p/a+b", ""},                                // '+' is literal in a path
       {"/p/%2B%20", "/p/+ ", ""},
-      {"/p/..a/b..", "/p/..a/b..", ""},  // dots inside a segment are fine
+      {"/p/..a/b..", "/p/..a/b..", ""}, // dots inside a segment are fine
       {"/p/./x", "/p/./x", ""},
       {"", "", ""},
   };
@@ -150,13 +150,12 @@ TEST_CASE("splitTarget: path decoded, query raw", "[http]") {
 }
 
 TEST_CASE("splitTarget: bad escapes, NUL and '..' segments are rejected", "[http]") {
-  const char* bad[] = {"/p/%zz",        "/p/%4",        "/p/%",        "/p/%00",
-                       "/p/../x",       "/p/%2e%2e/x",  "/p/%2E./x",   "/p/..",
-                       "../p",          "..",           "/p/..?a=1",   "/p/%2e%2e%2fx"};
+  const char* bad[] = {"/p/%zz",    "/p/%4", "/p/%", "/p/%00", "/p/../x",   "/p/%2e%2e/x",
+                       "/p/%2E./x", "/p/..", "../p", "..",     "/p/..?a=1", "/p/%2e%2e%2fx"};
   for (const char* uri : bad) {
     INFO(uri);
     CHECK_FALSE(splitTarget(uri).has_value());
   }
   CHECK_FALSE(splitTarget(std::string_view("/p/a\0b", 6)).has_value());
-  CHECK(splitTarget("/p/x?q=%00").has_value());  // the query is checked by parseQuery
+  CHECK(splitTarget("/p/x?q=%00").has_value()); // the query is checked by parseQuery
 }

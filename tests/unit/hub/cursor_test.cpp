@@ -109,8 +109,7 @@ TEST_CASE("cursor errors name the bad entry", "[hub][cursor]") {
   CHECK(cursorError("a:T.1-1") ==
         "cursor entry 1 (\"a:T.1-1\"): invalid epoch (1-32 chars of A-Za-z0-9_-)");
   CHECK(cursorError("a:-5").find("invalid epoch") != std::string::npos);
-  CHECK(cursorError("a:" + std::string(33, 'e') + "-5").find("invalid epoch") !=
-        std::string::npos);
+  CHECK(cursorError("a:" + std::string(33, 'e') + "-5").find("invalid epoch") != std::string::npos);
   CHECK(cursorError("a:b:c-1").find("invalid epoch") != std::string::npos);
   CHECK(cursorError("a:T1-1,x:abc") == "cursor entry 2 (\"x:abc\"): missing sequence");
   CHECK(cursorError("x:abc-") == "cursor entry 1 (\"x:abc-\"): missing sequence");

@@ -86,7 +86,7 @@ TEST_CASE("an empty, unsubscribed channel never published to is collected after 
   f.pub("history");
   REQUIRE(f.from("history", f.hub.find("history")->epoch(), 1).gaps.empty());
   f.idle(1000);
-  CHECK(f.hub.find("virgin"));  // idle exactly channel_idle: not yet
+  CHECK(f.hub.find("virgin")); // idle exactly channel_idle: not yet
   f.idle(1);
   CHECK(f.hub.find("virgin") == nullptr);
   CHECK(f.hub.stats().remembered == 1);
@@ -94,14 +94,14 @@ TEST_CASE("an empty, unsubscribed channel never published to is collected after 
   CHECK(f.hub.find("history"));
   f.idle(10000);
   CHECK(f.hub.find("history") == nullptr);
-  CHECK(f.hub.stats().remembered == 1);  // its epoch is not reused
+  CHECK(f.hub.stats().remembered == 1); // its epoch is not reused
   CHECK(f.hub.stats().channels == 0);
 }
 
 TEST_CASE("a cursor at seq 0 of a collected unpublished channel resumes without a gap",
           "[hub][caps][resume]") {
   Fixture f(capped(10));
-  std::string epoch = f.hub.head("c").epoch;  // the client's cursor: c:EPOCH-0
+  std::string epoch = f.hub.head("c").epoch; // the client's cursor: c:EPOCH-0
   f.idle(1001);
   REQUIRE(f.hub.find("c") == nullptr);
 
@@ -120,7 +120,7 @@ TEST_CASE("a cursor at seq 0 of a collected unpublished channel resumes without 
     REQUIRE(r.messages.size() == 1);
     CHECK(r.messages[0]->seq == 1);
   }
-  CHECK(f.hub.stats().remembered == 0);  // recalled once, then forgotten
+  CHECK(f.hub.stats().remembered == 0); // recalled once, then forgotten
 }
 
 TEST_CASE("collected channels whose epoch is not reused still report the gap",
@@ -129,7 +129,7 @@ TEST_CASE("collected channels whose epoch is not reused still report the gap",
   SECTION("a channel that had messages, collected after max_age: gap reason epoch") {
     f.pub("h");
     std::string epoch = f.hub.find("h")->epoch();
-    f.idle(10001);  // the message ages out at this sweep; the channel goes at the next
+    f.idle(10001); // the message ages out at this sweep; the channel goes at the next
     f.idle(10001);
     REQUIRE(f.hub.find("h") == nullptr);
     ReadResult r = f.from("h", epoch, 0);
@@ -150,11 +150,11 @@ TEST_CASE("collected channels whose epoch is not reused still report the gap",
     std::string second = f.hub.head("m2").epoch;
     f.idle(1001);
     f.hub.head("m3");
-    f.idle(1001);  // three remembered past a capacity of two: m1 is forgotten
+    f.idle(1001); // three remembered past a capacity of two: m1 is forgotten
     CHECK(f.hub.stats().remembered == 2);
     CHECK(f.from("m2", second, 0).gaps.empty());
     ReadResult r = f.from("m1", first, 0);
-    REQUIRE(r.gaps.size() == 1);  // forgotten: reported, never silently wrong
+    REQUIRE(r.gaps.size() == 1); // forgotten: reported, never silently wrong
     CHECK(r.gaps[0].reason == "epoch");
   }
 }

@@ -118,12 +118,12 @@ TEST_CASE("eviction by age uses the monotonic clock", "[hub][publish][evict]") {
   Limits limits;
   limits.max_age_ms = 1000;
   Fixture f(limits);
-  f.pub("a");        // t = 0
+  f.pub("a"); // t = 0
   f.clock.advance(600);
-  f.pub("a");        // t = 600
-  f.pub("b");        // t = 600
+  f.pub("a"); // t = 600
+  f.pub("b"); // t = 600
   f.clock.advance(400);
-  f.hub.sweep();     // ages 1000 and 400: nothing is older than max_age yet
+  f.hub.sweep(); // ages 1000 and 400: nothing is older than max_age yet
   CHECK(f.buffered("a") == Seqs{1, 2});
   f.clock.advance(1);
   f.hub.sweep();
@@ -131,7 +131,7 @@ TEST_CASE("eviction by age uses the monotonic clock", "[hub][publish][evict]") {
   CHECK(f.buffered("b") == Seqs{1});
   CHECK(f.hub.stats().evicted == 1);
   f.clock.advance(600);
-  f.pub("a");        // a publish ages its own channel out first
+  f.pub("a"); // a publish ages its own channel out first
   CHECK(f.buffered("a") == Seqs{3});
   CHECK(f.buffered("b") == Seqs{1}); // untouched until the next sweep
   f.hub.sweep();

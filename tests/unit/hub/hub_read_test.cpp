@@ -326,14 +326,12 @@ TEST_CASE("a batch cut across channels keeps every channel's cursor exact", "[hu
   // d was unknown: it is created with epoch T4, reported as a gap, and starts at its seq 0.
   REQUIRE(r.gaps.size() == 1);
   checkGap(r.gaps[0], "d", "Dd-1", "", "epoch");
-  CHECK(r.cursor ==
-        hub::Cursor{{"a", "T1", 2}, {"b", "T2", 1}, {"c", "T3", 0}, {"d", "T4", 0}});
+  CHECK(r.cursor == hub::Cursor{{"a", "T1", 2}, {"b", "T2", 1}, {"c", "T3", 0}, {"d", "T4", 0}});
   r = f.resume(r.cursor);
   CHECK(names(r) == "c1 b2");
   CHECK_FALSE(r.more);
   CHECK(r.gaps.empty());
-  CHECK(r.cursor ==
-        hub::Cursor{{"a", "T1", 2}, {"b", "T2", 2}, {"c", "T3", 1}, {"d", "T4", 0}});
+  CHECK(r.cursor == hub::Cursor{{"a", "T1", 2}, {"b", "T2", 2}, {"c", "T3", 1}, {"d", "T4", 0}});
 }
 
 TEST_CASE("a resumed multi-channel read has no duplicates and misses nothing", "[hub][read]") {

@@ -90,9 +90,8 @@ TEST_CASE("fan-out to 10,000 subscribers reaches each exactly once", "[hub][fano
   }
   PublishResult r = f.pub("big");
   CHECK(r.subscribers == 10000);
-  CHECK(std::all_of(subs.begin(), subs.end(), [&](const auto& s) {
-    return s->got.size() == 1 && s->got[0] == r.message;
-  }));
+  CHECK(std::all_of(subs.begin(), subs.end(),
+                    [&](const auto& s) { return s->got.size() == 1 && s->got[0] == r.message; }));
   CHECK(r.message.use_count() == 10000 + 2); // subscribers, the ring and `r`
   for (auto& s : subs)
     f.hub.unsubscribeAll(*s);
@@ -183,8 +182,7 @@ TEST_CASE("deleteChannel notifies subscribers, drops history, and a new epoch fo
 
 TEST_CASE("deleted channels leave the global eviction order", "[hub][delete]") {
   Limits limits;
-  limits.memory_limit = 3 * hub::makeMessage("a", "T1", 1, "", "x", false,
-                                             1700001000000)->cost();
+  limits.memory_limit = 3 * hub::makeMessage("a", "T1", 1, "", "x", false, 1700001000000)->cost();
   Fixture f(limits);
   f.pub("a");
   f.pub("b");

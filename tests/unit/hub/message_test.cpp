@@ -14,14 +14,17 @@ using holdfast::hub::MessagePtr;
 
 namespace {
 
-rapidjson::Document parse(std::string_view json) { return support::parseJson(json); }
+rapidjson::Document parse(std::string_view json) {
+  return support::parseJson(json);
+}
 
 } // namespace
 
 TEST_CASE("message JSON embeds published JSON verbatim", "[hub][message]") {
   MessagePtr m = makeMessage("c", "T1", 7, "", R"({"a":[1, 2.50,"x"]})", true, 1700000000123);
-  CHECK(m->json ==
-        R"({"channel":"c","id":"T1-7","event":"message","data":{"a":[1, 2.50,"x"]},"time":1700000000123})");
+  CHECK(
+      m->json ==
+      R"({"channel":"c","id":"T1-7","event":"message","data":{"a":[1, 2.50,"x"]},"time":1700000000123})");
   CHECK(m->event == "message");
   CHECK(m->id() == "T1-7");
   CHECK(m->seq == 7);
@@ -86,11 +89,11 @@ TEST_CASE("a message keeps no spare string capacity and is charged what it alloc
   for (auto [data, is_json] : {std::pair<std::string, bool>{std::string(10240, 'x'), false},
                                {quotes, false},
                                {"[" + std::string(10000, '1') + "]", true}}) {
-    MessagePtr m = makeMessage("room", "Epoch123", 18446744073709551615ull, "", data, is_json,
-                               1700000000123);
+    MessagePtr m =
+        makeMessage("room", "Epoch123", 18446744073709551615ull, "", data, is_json, 1700000000123);
     CHECK(m->json.capacity() == m->json.size());
     CHECK(m->cost() >= m->json.size() + sizeof(holdfast::hub::Message));
     CHECK(m->cost() <= m->json.size() + sizeof(holdfast::hub::Message) + 96);
-    CHECK(m->cost() == holdfast::hub::Message(*m).cost());  // a copy (restore) costs the same
+    CHECK(m->cost() == holdfast::hub::Message(*m).cost()); // a copy (restore) costs the same
   }
 }

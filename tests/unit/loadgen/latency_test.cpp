@@ -7,7 +7,8 @@ using loadgen::LatencyStats;
 
 TEST_CASE("LatencyStats: nearest-rank percentiles", "[loadgen]") {
   LatencyStats l;
-  for (int i = 100; i >= 1; --i) l.add(1, i);  // 1..100, added unsorted
+  for (int i = 100; i >= 1; --i)
+    l.add(1, i); // 1..100, added unsorted
   CHECK(l.count() == 100);
   CHECK(l.percentile(50) == 50);
   CHECK(l.percentile(99) == 99);

@@ -22,14 +22,15 @@ void wire(HttpResponseParser& p, Collected& c) {
   p.onBody = [&](std::string_view b) { c.body.append(b); };
   p.onComplete = [&](const ResponseHead&) { ++c.complete; };
 }
-}  // namespace
+} // namespace
 
 TEST_CASE("HttpResponseParser: Content-Length body fed byte by byte", "[loadgen]") {
   std::string wire_ = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nEtag: \"3\"\r\n\r\nhello";
   HttpResponseParser p;
   Collected c;
   wire(p, c);
-  for (char ch : wire_) REQUIRE(p.feed(std::string_view(&ch, 1)));
+  for (char ch : wire_)
+    REQUIRE(p.feed(std::string_view(&ch, 1)));
   CHECK(c.complete == 1);
   CHECK(c.body == "hello");
   CHECK(p.head().header("etag") == "\"3\"");
@@ -73,10 +74,12 @@ TEST_CASE("SseParser: events across splits, comments ignored, CRLF accepted", "[
   SseParser s;
   std::vector<SseEvent> got;
   s.onEvent = [&](const SseEvent& e) { got.push_back(e); };
-  std::string stream = "retry: 2000\n\n: ping\n\nid: ch:E-1\r\nevent: message\r\ndata: {\"a\":1}\r\n\r\n"
-                       "data: x\ndata: y\n\n";
-  for (size_t i = 0; i < stream.size(); i += 3) s.feed(std::string_view(stream).substr(i, 3));
-  REQUIRE(got.size() == 2);  // "retry:" alone is not an event we record
+  std::string stream =
+      "retry: 2000\n\n: ping\n\nid: ch:E-1\r\nevent: message\r\ndata: {\"a\":1}\r\n\r\n"
+      "data: x\ndata: y\n\n";
+  for (size_t i = 0; i < stream.size(); i += 3)
+    s.feed(std::string_view(stream).substr(i, 3));
+  REQUIRE(got.size() == 2); // "retry:" alone is not an event we record
   CHECK(got[0].id == "ch:E-1");
   CHECK(got[0].event == "message");
   CHECK(got[0].data == "{\"a\":1}");
@@ -85,9 +88,9 @@ TEST_CASE("SseParser: events across splits, comments ignored, CRLF accepted", "[
 }
 
 TEST_CASE("forEachPayload finds bench payloads in Holdfast and Nchan bodies", "[loadgen]") {
-  std::string hf = "{\"messages\":[{\"channel\":\"c\",\"id\":\"E-1\",\"data\":" +
-                   makePayload(1, 111) + "},{\"data\":" + makePayload(2, 222) +
-                   "}],\"cursor\":\"c:E-2\"}";
+  std::string hf =
+      "{\"messages\":[{\"channel\":\"c\",\"id\":\"E-1\",\"data\":" + makePayload(1, 111) +
+      "},{\"data\":" + makePayload(2, 222) + "}],\"cursor\":\"c:E-2\"}";
   std::vector<std::pair<uint64_t, int64_t>> got;
   forEachPayload(hf, [&](uint64_t s, int64_t t) { got.emplace_back(s, t); });
   REQUIRE(got.size() == 2);

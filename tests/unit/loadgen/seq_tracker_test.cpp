@@ -9,7 +9,8 @@ using loadgen::SeqTracker;
 
 TEST_CASE("SeqTracker: every sequence once in order is exact", "[loadgen]") {
   SeqTracker t(5);
-  for (uint64_t s = 1; s <= 5; ++s) REQUIRE(t.record(s) == SeqResult::kInOrder);
+  for (uint64_t s = 1; s <= 5; ++s)
+    REQUIRE(t.record(s) == SeqResult::kInOrder);
   CHECK(t.complete());
   CHECK(t.exact());
   CHECK(t.lost() == 0);
@@ -74,7 +75,8 @@ TEST_CASE("SeqTracker: expecting nothing is trivially complete", "[loadgen]") {
 
 TEST_CASE("SeqTotals sums trackers and merges totals", "[loadgen]") {
   SeqTracker good(3), lossy(3);
-  for (uint64_t s = 1; s <= 3; ++s) good.record(s);
+  for (uint64_t s = 1; s <= 3; ++s)
+    good.record(s);
   lossy.record(1);
   lossy.record(1);
   SeqTotals a;

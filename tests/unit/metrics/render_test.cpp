@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "support/app_fixture.h"
 #include "metrics/render.h"
+#include "support/app_fixture.h"
 
 using namespace holdfast;
 using metrics::Snapshot;

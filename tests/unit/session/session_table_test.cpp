@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "support/app_fixture.h"
 #include "session/session_table.h"
+#include "support/app_fixture.h"
 
 using namespace holdfast;
 using session::SessionTable;

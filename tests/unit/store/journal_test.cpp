@@ -29,8 +29,12 @@ namespace {
 
 using support::TempDir;
 
-std::string slurp(const std::string& path) { return support::readText(path); }
-void spit(const std::string& path, const std::string& text) { support::writeText(path, text); }
+std::string slurp(const std::string& path) {
+  return support::readText(path);
+}
+void spit(const std::string& path, const std::string& text) {
+  support::writeText(path, text);
+}
 
 // Distinct epochs across runs, as the real random source gives.
 class SeededRandom final : public util::Random {

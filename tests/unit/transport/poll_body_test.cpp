@@ -37,7 +37,9 @@ Context context(Kind kind, std::string callback = {}) {
   return ctx;
 }
 
-rapidjson::Document parse(std::string_view json) { return support::parseJson(json); }
+rapidjson::Document parse(std::string_view json) {
+  return support::parseJson(json);
+}
 
 } // namespace
 

@@ -41,7 +41,9 @@ size_t count(std::string_view haystack, std::string_view needle) {
   return n;
 }
 
-rapidjson::Document parse(std::string_view json) { return support::parseJson(json); }
+rapidjson::Document parse(std::string_view json) {
+  return support::parseJson(json);
+}
 
 // An event as the WHATWG EventSource parser dispatches it.
 struct SseEvent {

@@ -54,8 +54,10 @@ void appendUtf8(std::string& out, uint32_t cp) {
 // A random scalar value (no surrogates), biased to ASCII and the U+2028 neighbourhood.
 uint32_t randomCodePoint(std::mt19937& rng) {
   switch (rng() % 4) {
-  case 0: return rng() % 0x80;
-  case 1: return 0x2020 + rng() % 16;
+  case 0:
+    return rng() % 0x80;
+  case 1:
+    return 0x2020 + rng() % 16;
   default: {
     uint32_t cp = rng() % 0x110000;
     return (cp >= 0xD800 && cp <= 0xDFFF) ? 0xFFFD : cp;
