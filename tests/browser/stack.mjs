@@ -156,6 +156,7 @@ export async function startStack({ holdfastArgs = [] } = {}) {
   const hfErr = path.join(dir, 'holdfast.stderr');
   const problems = [];
   let holdfast = null;
+  let successorPid = null; // a hand-over successor: not our child, stopped by PID
   let lighttpd = null;
   let runs = 0;
 
@@ -180,7 +181,22 @@ export async function startStack({ holdfastArgs = [] } = {}) {
     }
   }
 
+  async function stopSuccessor() {
+    if (!successorPid) return;
+    const pid = successorPid;
+    successorPid = null;
+    try { process.kill(pid, 'SIGTERM'); } catch { return; }
+    const gone = () => { try { process.kill(pid, 0); return false; } catch { return true; } };
+    try {
+      await waitFor(gone, { timeout: 5000, what: `hand-over successor ${pid} to exit` });
+    } catch {
+      problems.push(`hand-over successor ${pid} did not exit within 5 s of SIGTERM (killed)`);
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+
   async function stopHoldfast() {
+    await stopSuccessor();
     const r = await stopChild(holdfast, 5000);
     holdfast = null;
     if (!r) return;
@@ -248,6 +264,30 @@ export async function startStack({ holdfastArgs = [] } = {}) {
     async restartHoldfast() {
       await stopHoldfast();
       await startHoldfast();
+    },
+
+    /** SIGUSR2 (hand-over, docs/operations.md): waits until a successor serves the control
+     *  socket and the old process exited 0. Resolves the successor's pid. */
+    async handoverHoldfast() {
+      const serving = async () => {
+        const r = await stack.ctl('health');
+        return r.code === 0 ? JSON.parse(r.stdout).pid : null;
+      };
+      const old = successorPid ?? holdfast.pid;
+      process.kill(old, 'SIGUSR2');
+      let pid = null;
+      await waitFor(async () => { pid = await serving(); return pid && pid !== old; },
+        { timeout: 10000, what: 'a hand-over successor serving' });
+      if (old === holdfast?.pid) {
+        await waitExit(holdfast, 6000); // it drains and exits by itself
+        const r = await stopChild(holdfast, 5000);
+        if (r && (r.killed || r.code !== 0)) problems.push(`holdfast exited with ${r.code ?? r.signal} after the hand-over`);
+      } else {
+        await waitFor(() => { try { process.kill(old, 0); return false; } catch { return true; } },
+          { timeout: 6000, what: `process ${old} to exit after its hand-over` });
+      }
+      successorPid = pid;
+      return pid;
     },
 
     holdfastLog() { return tail(hfErr, 8000); },
