@@ -663,6 +663,47 @@ def scenario_catchup(cfg, make_stack, transport):
 
 # ---- report -----------------------------------------------------------------------------------
 
+JOURNAL_POLICIES = ("none", "off", "interval", "always")
+
+
+def scenario_journal(cfg, policy, n):
+    """E: publish latency by state_dir journal policy ("none" = no state_dir): n sequential
+    publishes of a small message through lighttpd on one keep-alive connection, no subscriber.
+    Each latency is the publish's round trip (2xx received)."""
+    import http.client
+    extra = []
+    stack = HoldfastStack(cfg.tmp, cfg.holdfast_bin, cfg.deploy)
+    if policy != "none":
+        extra = ["--state-dir", os.path.join(stack.dir, "state"), "--journal-sync", policy]
+    stack.extra = extra
+    stack.start()
+    try:
+        path, auth = stack.pub("journal-bench")
+        headers = {"Authorization": auth.split(": ", 1)[1], "Content-Type": "application/json"}
+        conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+        lat, failed = [], 0
+        t0 = time.monotonic()
+        for i in range(n):
+            start = time.perf_counter()
+            conn.request("POST", path, body=json.dumps({"seq": i}), headers=headers)
+            r = conn.getresponse()
+            r.read()
+            lat.append((time.perf_counter() - start) * 1000)
+            failed += r.status not in (201, 202)
+            if r.getheader("connection", "").lower() == "close":
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+        wall = time.monotonic() - t0
+        conn.close()
+    finally:
+        stack.stop()
+    lat.sort()
+    pick = lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 3)
+    return {"scenario": "E", "server": "holdfast", "policy": policy, "publishes": n,
+            "failed": failed, "rate_per_s": round(n / wall, 1),
+            "latency_ms": {"p50": pick(0.5), "p99": pick(0.99), "max": round(lat[-1], 3)}}
+
+
 def machine():
     info = {"nproc": os.cpu_count(), "kernel": platform.release()}
     with open("/proc/cpuinfo") as f:
@@ -739,6 +780,16 @@ def table(results):
                 last["publisher_cpu_pct"] if last else "-",
                 "%s/%s" % (last["server_cpu"]["web_pct"], last["server_cpu"]["backend_pct"]) if last else "-",
                 fmt_us(best.get("cpu_per_delivery_us")) if best else "-"))
+        out.append("")
+    e = [r for r in results if r["scenario"] == "E"]
+    if e:
+        out += ["### E. Publish latency by journal policy (sequential publishes through lighttpd, no subscriber)", "",
+                "| journal_sync | publishes | failed | rate msg/s | p50 ms | p99 ms | max ms |",
+                "|---|---|---|---|---|---|---|"]
+        for r in e:
+            out.append("| %s | %d | %d | %.0f | %.3f | %.3f | %.3f |" % (
+                "no state_dir" if r["policy"] == "none" else r["policy"], r["publishes"], r["failed"],
+                r["rate_per_s"], r["latency_ms"]["p50"], r["latency_ms"]["p99"], r["latency_ms"]["max"]))
         out.append("")
     d = [r for r in results if r["scenario"] == "D"]
     if d:
@@ -833,7 +884,8 @@ def main():
                     help="holdfast (behind lighttpd), holdfast-nginx, holdfast-apache, nchan")
     ap.add_argument("--deploy", default=os.path.join(REPO, "deploy"),
                     help="folder with the lighttpd/nginx/apache configs to run (default deploy/)")
-    ap.add_argument("--scenarios", default="A,B,C,D")
+    ap.add_argument("--scenarios", default="A,B,C,D,E",
+                    help="A hold, B fan-out, C publish rate, D catch-up, E publish latency by journal policy")
     ap.add_argument("--transports", default="longpoll,sse")
     ap.add_argument("--hold-sizes", help="A: comma-separated subscriber counts")
     ap.add_argument("--fanout-sizes", help="B: comma-separated subscriber counts")
@@ -907,6 +959,12 @@ def main():
                     r = run("C %s %s %d" % (name, tr, ns), scenario_rate, mk, tr, ns)
                     if r and r["max_zero_loss_rate"] == 0:
                         failures.append("C %s %s %d: no rate without loss" % (name, tr, ns))
+
+    if "E" in scen and "holdfast" in servers:
+        for policy in JOURNAL_POLICIES:
+            r = run("E holdfast journal %s" % policy, scenario_journal, policy, 100 if quick else 2000)
+            if r and r["failed"]:
+                failures.append("E journal %s: %d publishes failed" % (policy, r["failed"]))
 
     doc = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
            "command": os.environ.get("HOLDFAST_BENCH_CMD") or " ".join(sys.argv),
