@@ -3,6 +3,8 @@
 
 #include <vector>
 
+#include "util/json.h"
+
 namespace holdfast::store {
 
 bool History::addChannel(std::string name, ChannelHistory channel, std::string& error) {
@@ -56,6 +58,11 @@ void History::restoreInto(hub::Hub& hub) const {
   for (const auto& [name, ch] : channels_)
     hub.restore(name, ch.epoch, ch.last_seq,
                 std::vector<hub::MessagePtr>(ch.messages.begin(), ch.messages.end()));
+}
+
+bool isLoadableMessage(std::string_view event, int64_t time_ms, std::string_view json) {
+  return hub::isValidEventName(event) && time_ms >= 0 && !json.empty() && json.front() == '{' &&
+         util::validateJson(json).ok;
 }
 
 } // namespace holdfast::store

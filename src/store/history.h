@@ -45,4 +45,9 @@ private:
   std::map<std::string, ChannelHistory, std::less<>> channels_;
 };
 
+// What is loaded is sent to clients as is, so a stored message is checked the way a publish
+// is: a valid event name, a time not before 1970, and a message object that is valid JSON.
+// One rule for the snapshot and the journal.
+bool isLoadableMessage(std::string_view event, int64_t time_ms, std::string_view json);
+
 } // namespace holdfast::store

@@ -6,7 +6,6 @@
 
 #include "hub/cursor.h"
 #include "store/crc32.h"
-#include "util/json.h"
 
 namespace holdfast::store {
 namespace {
@@ -82,8 +81,7 @@ bool decodePublish(Fields& f, hub::MessagePtr& out) {
     return false;
   m->time_ms = static_cast<int64_t>(time);
   if (!hub::isValidChannelName(channel) || !hub::isValidEpoch(epoch) || seq == 0 ||
-      seq >= (uint64_t{1} << 62) || m->time_ms < 0 || !hub::isValidEventName(event) ||
-      json.empty() || json.front() != '{' || !util::validateJson(json).ok)
+      seq >= (uint64_t{1} << 62) || !isLoadableMessage(event, m->time_ms, json))
     return false;
   m->channel = channel;
   m->epoch = epoch;

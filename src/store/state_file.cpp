@@ -5,7 +5,6 @@
 #include <cstdio>
 
 #include "store/crc32.h"
-#include "util/json.h"
 
 namespace holdfast::store {
 namespace {
@@ -69,9 +68,7 @@ bool parseMessage(Reader& r, std::string_view name, std::string_view epoch, uint
     return fail(error, at, "bad message record");
   if (m->seq == 0 || m->seq > last_seq || (previous && m->seq <= previous->seq))
     return fail(error, at, "message sequence out of order");
-  // What is loaded is sent to clients as is: check it like a publish would be checked.
-  if (!hub::isValidEventName(event) || m->time_ms < 0 || json.empty() || json.front() != '{' ||
-      !util::validateJson(json).ok)
+  if (!isLoadableMessage(event, m->time_ms, json))
     return fail(error, at, "bad message event, time or JSON");
   m->channel = name;
   m->epoch = epoch;
