@@ -134,3 +134,49 @@ write("journal_fuzz", "framed", b"\x40" + framed_mode(
     jpublish("a", "E1", 1, "1"), jpublish("a", "E1", 2, "[2]", "note"), jdelete("a"),
     jpublish("b", "E2", 1, '"s"')))
 write("journal_fuzz", "framed_continues", b"\xc3" + framed_mode(jpublish("a", "E1", 4, "4")))
+
+
+# --- FastCGI responder output (holdfastctl's decoder): 1 leading chunk-size byte, then records
+cgi = b"Status: 201 Created\r\nContent-Type: application/json\r\n\r\n{\"id\":\"a:E1-1\"}"
+write("fcgi_response_fuzz", "created", b"\x05" + rec(6, 1, cgi) + rec(6, 1)
+      + rec(3, 1, struct.pack(">IB3x", 0, 0)))
+write("fcgi_response_fuzz", "stderr_and_stdout", b"\x10" + rec(7, 1, b"warning") + rec(7, 1)
+      + rec(6, 1, b"Content-Type: text/plain\n\nok") + rec(6, 1)
+      + rec(3, 1, struct.pack(">IB3x", 0, 0)))
+write("fcgi_response_fuzz", "no_status", b"\x00" + rec(6, 1, b"\r\n") + rec(3, 1, b"\0" * 8))
+
+
+# --- Redis replies (RESP): 1 leading byte picks the parser (0 publish, 1 read, 2 info,
+# 3 integer, 4 NOSCRIPT, 5 session fetch; +1 for each further reply in the input)
+def resp(v):
+    if v is None:
+        return b"$-1\r\n"
+    if isinstance(v, int):
+        return b":%d\r\n" % v
+    if isinstance(v, list):
+        return b"*%d\r\n" % len(v) + b"".join(resp(x) for x in v)
+    if isinstance(v, Exception):
+        return b"-%s\r\n" % str(v).encode()
+    v = v.encode() if isinstance(v, str) else v
+    return b"$%d\r\n%s\r\n" % (len(v), v)
+
+
+def entry(seq, data, event="message"):
+    return ["%d-0" % seq, ["e", event, "d", data, "j", "1", "t", "1700000000000"]]
+
+
+write("redis_reply_fuzz", "publish", b"\x00" + resp(["E1", 3, 2, 0, 1]))
+write("redis_reply_fuzz", "read", b"\x01" + resp(["E1", 5, 3, 4, 0, [entry(4, "4"),
+                                                                      entry(5, '"x"', "note")]]))
+write("redis_reply_fuzz", "read_empty", b"\x01" + resp(["E1", 0, 1, 1, 1, []]))
+write("redis_reply_fuzz", "info", b"\x02" + resp(["E1", 9, 120, 3, 7, 9, 1700000000000]))
+write("redis_reply_fuzz", "info_missing", b"\x02" + resp(None))
+write("redis_reply_fuzz", "integer_then_error", b"\x03" + resp(1) + resp(Exception("ERR x")))
+write("redis_reply_fuzz", "noscript", b"\x04" + resp(Exception("NOSCRIPT No matching script")))
+write("redis_reply_fuzz", "session", b"\x05" + resp(["cursor", "a:E1-3,b:E2-0", "node", "n1"]))
+write("redis_reply_fuzz", "session_missing", b"\x05" + resp([]))
+
+# --- control messages between nodes: 1 leading byte (max_channels), then the message
+for i, m in enumerate(["C\nabcDEF123_-", "X\nabcDEF123_-", "S\nabcDEF123_-\na:E1-3,b:E2-0",
+                       "U\nabcDEF123_-\na,b", "S\nabc\n", "Q\nabc"]):
+    write("session_message_fuzz", "m%d" % i, bytes([0x07]) + m.encode())
