@@ -1,378 +1,19 @@
 #!/usr/bin/env python3
 """Holdfast vs Nchan benchmark driver (run through scripts/bench, which builds first).
 
-Starts each stack fresh for every case (Holdfast behind lighttpd with deploy/lighttpd's config,
-behind nginx with deploy/nginx's, optionally behind Apache with deploy/apache's; Nchan in
-Debian's nginx, configured by this file with the same buffer and timeout settings),
-drives it with bench/loadgen (holdfast-loadgen), reads memory and CPU from /proc, and writes a
-JSON file plus a markdown table. Only loopback addresses; every wait is bounded; only the
-processes this script started are signalled, by PID.
+Starts each stack of bench/stacks.py fresh for every case, drives it with bench/loadgen
+(holdfast-loadgen), reads memory and CPU per process group from /proc, and writes a JSON file
+plus the markdown tables and plots of bench/report.py. Only loopback addresses; every wait is
+bounded; only the processes this script started are signalled, by PID.
 """
-import argparse, datetime, json, math, os, platform, queue, re, shutil, signal, socket
-import subprocess, sys, tempfile, threading, time, urllib.request
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KEY = "bench-key"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-# Same settings on both servers: 1000 messages per channel, 1 h message age, long-poll hold 30 s,
-# streams without a timeout.
-BUFFER_MESSAGES = 1000
-BUFFER_AGE = 3600
-POLL_TIMEOUT = 30
-
-
-def log(*a):
-    print("[bench]", *a, file=sys.stderr, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_until(pred, timeout, interval=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    return pred()
-
-
-def http(method, port, path, body=None, headers=None, timeout=5):
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=body,
-                                 method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode("utf-8", "replace")
-    except OSError as e:
-        return 0, str(e)
-
-
-# ---- /proc ------------------------------------------------------------------------------------
-
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    st = f.read()
-                if int(st[st.rfind(")") + 2:].split()[1]) == pid:
-                    out.append(int(d))
-            except OSError:
-                pass
-    return out
-
-
-def family(pid):
-    return [pid] + children(pid)
-
-
-def mem_kib(pids):
-    """Sum of Pss and Rss (KiB) from /proc/PID/smaps_rollup."""
-    pss = rss = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/smaps_rollup" % p) as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        pss += int(line.split()[1])
-                    elif line.startswith("Rss:"):
-                        rss += int(line.split()[1])
-        except OSError:
-            pass
-    return {"pss_kib": pss, "rss_kib": rss}
-
-
-def cpu_s(pids):
-    t = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                st = f.read()
-            fields = st[st.rfind(")") + 2:].split()
-            t += int(fields[11]) + int(fields[12])
-        except OSError:
-            pass
-    return t / CLK_TCK
-
-
-def stop_pid(proc, timeout=5):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-
-
-# ---- stacks -----------------------------------------------------------------------------------
-
-def render(src, dst, values):
-    with open(src) as f:
-        text = f.read()
-    for k, v in values.items():
-        text = text.replace("@%s@" % k, str(v))
-    left = [m for line in text.splitlines() if not line.lstrip().startswith("#")
-            for m in re.findall(r"@[A-Z_]+@", line)]
-    if left:
-        raise RuntimeError("unrendered placeholders in %s: %s" % (src, left))
-    with open(dst, "w") as f:
-        f.write(text)
-    return dst
-
-
-def hard_nofile():
-    return __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE)[1]
-
-
-class HoldfastStack:
-    """Holdfast behind lighttpd (the shipped deploy/lighttpd)."""
-    name = "holdfast"
-    web = "lighttpd"
-
-    def __init__(self, tmp, holdfast_bin, deploy, extra_args=()):
-        self.dir = tempfile.mkdtemp(prefix="hf-", dir=tmp)
-        self.deploy = deploy
-        self.bin = holdfast_bin
-        self.extra = list(extra_args)
-        self.port = free_port()
-        self.hf = self.lt = None
-
-    def start(self):
-        try:
-            return self._start()
-        except BaseException:
-            self.stop()  # never leave a half-started stack behind
-            raise
-
-    def _start(self):
-        ctl, data = os.path.join(self.dir, "control.sock"), os.path.join(self.dir, "data.sock")
-        args = [self.bin, "--control", "unix:" + ctl, "--data", "unix:" + data,
-                "--publish-key", KEY, "--buffer-messages", str(BUFFER_MESSAGES),
-                "--buffer-age", str(BUFFER_AGE), "--poll-timeout", str(POLL_TIMEOUT),
-                "--log-level", "warn"] + self.extra
-        self.hf = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                   stdout=open(os.path.join(self.dir, "holdfast.out"), "wb"),
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        if not wait_until(lambda: os.path.exists(ctl) and os.path.exists(data), 10):
-            raise RuntimeError("holdfast did not start: %s" % self.tail("holdfast.out"))
-        docroot = os.path.join(self.dir, "docroot")
-        os.makedirs(docroot, exist_ok=True)
-        self.lt = self.start_web(ctl, data, docroot)
-        if not wait_until(lambda: self.ctl_ok(), 10):
-            raise RuntimeError("%s did not answer: %s" % (self.web, self.tail(self.web + ".out")))
-        return self
-
-    def start_web(self, ctl, data, docroot):
-        """lighttpd with deploy/lighttpd rendered with its production values (max-fds 20000,
-        max-connections 10000, 2 workers), capped by this shell's hard fd limit."""
-        ldir = os.path.join(self.deploy, "lighttpd")
-        frag = render(os.path.join(ldir, "holdfast.conf"), os.path.join(self.dir, "holdfast.conf"),
-                      {"CONTROL_SOCKET": ctl, "DATA_SOCKET": data})
-        max_fds = min(20000, hard_nofile())
-        conf = render(os.path.join(ldir, "lighttpd.conf"), os.path.join(self.dir, "lighttpd.conf"),
-                      {"PORT": self.port, "DOCROOT": docroot, "TMPDIR": self.dir,
-                       "HOLDFAST_CONF": frag, "MAX_FDS": max_fds,
-                       "MAX_CONNECTIONS": max_fds // 2, "MAX_WORKER": 2})
-        return self.spawn(["lighttpd", "-D", "-f", conf])
-
-    def spawn(self, cmd):
-        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                stdout=open(os.path.join(self.dir, self.web + ".out"), "wb"),
-                                stderr=subprocess.STDOUT, start_new_session=True)
-
-    def ctl_ok(self):
-        return http("GET", self.port, "/push/ctl/health", timeout=1)[0] == 200
-
-    def tail(self, name):
-        try:
-            with open(os.path.join(self.dir, name), errors="replace") as f:
-                return f.read()[-2000:]
-        except OSError:
-            return ""
-
-    def stop(self):
-        stop_pid(self.lt)
-        stop_pid(self.hf)
-
-    def backend_pids(self):
-        return [self.hf.pid]
-
-    def web_pids(self):
-        return family(self.lt.pid)
-
-    def held(self):
-        st, body = http("GET", self.port, "/push/ctl/stats",
-                        headers={"Authorization": "Bearer " + KEY})
-        if st != 200:
-            return -1
-        return json.loads(body)["held"]["total"]
-
-    def sub(self, channel, transport):
-        kind = "holdfast-" + transport
-        return kind, "/push/sub/%s?transport=%s" % (channel, transport)
-
-    def pub(self, channel):
-        return "/push/ctl/pub/" + channel, "Authorization: Bearer " + KEY
-
-
-def open_up(*paths):
-    """Lets a web server's unprivileged workers (www-data when started as root) reach the
-    stack's folder (and the run's temp folder above it) and connect to holdfast's sockets."""
-    os.chmod(os.path.dirname(paths[0]), 0o711)
-    for path in paths:
-        os.chmod(path, 0o777)
-
-
-class HoldfastNginxStack(HoldfastStack):
-    """Holdfast behind nginx with the shipped deploy/nginx files, rendered only for paths and
-    the port (as the integration tests do). nginx's workers run as www-data when started as
-    root, so the stack's directory and sockets are opened up for them."""
-    name = "holdfast-nginx"
-    web = "nginx"
-
-    def start_web(self, ctl, data, docroot):
-        ndir, conf_dir = os.path.join(self.deploy, "nginx"), os.path.join(self.dir, "nginx")
-        os.makedirs(conf_dir, exist_ok=True)
-        values = {"PORT": self.port, "DOCROOT": docroot, "TMPDIR": conf_dir,
-                  "CONF_DIR": conf_dir, "CONTROL_SOCKET": ctl, "DATA_SOCKET": data}
-        for name in ("holdfast-http.conf", "holdfast-server.conf", "nginx.conf"):
-            render(os.path.join(ndir, name), os.path.join(conf_dir, name), values)
-        shutil.copy("/etc/nginx/fastcgi_params", os.path.join(conf_dir, "fastcgi_params"))
-        open_up(self.dir, conf_dir, ctl, data)
-        return self.spawn(["nginx", "-p", conf_dir + "/", "-c", os.path.join(conf_dir, "nginx.conf"),
-                           "-e", os.path.join(conf_dir, "nginx-error.log")])
-
-
-class HoldfastApacheStack(HoldfastStack):
-    """Holdfast behind Apache (event MPM + mod_proxy_fcgi) with the shipped deploy/apache."""
-    name = "holdfast-apache"
-    web = "apache"
-
-    def start_web(self, ctl, data, docroot):
-        adir, conf_dir = os.path.join(self.deploy, "apache"), os.path.join(self.dir, "apache")
-        os.makedirs(conf_dir, exist_ok=True)
-        values = {"PORT": self.port, "DOCROOT": docroot, "TMPDIR": conf_dir,
-                  "CONF_DIR": conf_dir, "CONTROL_SOCKET": ctl, "DATA_SOCKET": data}
-        render(os.path.join(adir, "holdfast.conf"), os.path.join(conf_dir, "holdfast.conf"), values)
-        conf = render(os.path.join(adir, "httpd.conf"), os.path.join(conf_dir, "httpd.conf"), values)
-        open_up(self.dir, conf_dir, docroot, ctl, data)
-        return self.spawn(["apache2", "-f", conf, "-DFOREGROUND"])
-
-
-NGINX_CONF = """
-load_module {module};
-worker_processes 2;
-worker_rlimit_nofile {nofile};
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-daemon off;
-events {{ worker_connections {conns}; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  keepalive_requests 100000;
-  server {{
-    listen 127.0.0.1:{port} backlog=4096;
-    location ~ ^/sub/(.+)$ {{
-      nchan_subscriber longpoll;
-      nchan_channel_id $1;
-      nchan_subscriber_first_message newest;
-      nchan_subscriber_timeout {poll}s;
-      nchan_longpoll_multipart_response on;
-    }}
-    location ~ ^/sse/(.+)$ {{
-      nchan_subscriber eventsource;
-      nchan_channel_id $1;
-      nchan_subscriber_first_message newest;
-    }}
-    location ~ ^/pub/(.+)$ {{
-      nchan_publisher;
-      nchan_channel_id $1;
-      nchan_message_buffer_length {buf};
-      nchan_message_timeout {age}s;
-    }}
-    location = /nchan_status {{ nchan_stub_status; }}
-  }}
-}}
-"""
-
-
-def nchan_module():
-    for d in ("/usr/lib/nginx/modules", "/usr/share/nginx/modules"):
-        p = os.path.join(d, "ngx_nchan_module.so")
-        if os.path.exists(p):
-            return p
-    return None
-
-
-class NchanStack:
-    name = "nchan"
-
-    def __init__(self, tmp):
-        self.dir = tempfile.mkdtemp(prefix="nchan-", dir=tmp)
-        self.port = free_port()
-        self.proc = None
-
-    def start(self):
-        try:
-            return self._start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _start(self):
-        hard = hard_nofile()
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(module=nchan_module(), dir=self.dir, port=self.port,
-                                      nofile=min(20000, hard), conns=min(19000, hard - 1000),
-                                      poll=POLL_TIMEOUT, buf=BUFFER_MESSAGES, age=BUFFER_AGE))
-        self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", conf],
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=open(os.path.join(self.dir, "nginx.out"), "wb"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        if not wait_until(lambda: self.held() >= 0, 10):
-            raise RuntimeError("nginx/nchan did not start: %s" % open(
-                os.path.join(self.dir, "nginx.out"), errors="replace").read()[-2000:])
-        return self
-
-    def stop(self):
-        stop_pid(self.proc)
-
-    def backend_pids(self):
-        return []
-
-    def web_pids(self):
-        return family(self.proc.pid)
-
-    def held(self):
-        st, body = http("GET", self.port, "/nchan_status", timeout=1)
-        m = re.search(r"subscribers: (\d+)", body) if st == 200 else None
-        return int(m.group(1)) if m else -1
-
-    def sub(self, channel, transport):
-        if transport == "longpoll":
-            return "nchan-longpoll", "/sub/" + channel
-        return "nchan-sse", "/sse/" + channel
-
-    def pub(self, channel):
-        return "/pub/" + channel, ""
-
+import argparse, datetime, json, math, os, queue, shutil, signal, subprocess, sys, tempfile
+import threading, time
+
+from report import machine, plots, table
+from stacks import (BUFFER_AGE, BUFFER_MESSAGES, POLL_TIMEOUT, REPO, HoldfastApacheStack,
+                    HoldfastNginxStack, HoldfastRedisStack, HoldfastStack, NchanRedisStack,
+                    NchanStack, cpu_s, hard_nofile, log, mem_kib, nchan_module, stop_pid,
+                    wait_until)
 
 # ---- load generator processes -----------------------------------------------------------------
 
@@ -466,8 +107,19 @@ def merge_subs(results):
     return m
 
 
+GROUPS = ("web", "backend", "redis")
+
+
 def server_cpu(stack):
-    return {"web": cpu_s(stack.web_pids()), "backend": cpu_s(stack.backend_pids())}
+    """CPU seconds so far per process group: the web server (with Nchan in it), holdfast's
+    processes, redis-server (0 where the stack has none)."""
+    return {"web": cpu_s(stack.web_pids()), "backend": cpu_s(stack.backend_pids()),
+            "redis": cpu_s(stack.redis_pids())}
+
+
+def server_mem(stack):
+    return {"web": mem_kib(stack.web_pids()), "backend": mem_kib(stack.backend_pids()),
+            "redis": mem_kib(stack.redis_pids())}
 
 
 def cpu_delta(a, b, wall):
@@ -475,15 +127,17 @@ def cpu_delta(a, b, wall):
     d["wall_s"] = round(wall, 3)
     d["web_pct"] = round(100 * d["web"] / wall, 1) if wall > 0 else 0
     d["backend_pct"] = round(100 * d["backend"] / wall, 1) if wall > 0 else 0
+    d["redis_pct"] = round(100 * d["redis"] / wall, 1) if wall > 0 else 0
     return d
 
 
 def per_delivery_us(cpu, deliveries):
-    """CPU microseconds per delivered message for each process group (web server, backend)."""
+    """CPU microseconds per delivered message for each process group (web server, backend,
+    redis)."""
     if not deliveries:
-        return {"web": None, "backend": None, "total": None}
-    d = {k: round(cpu[k] * 1e6 / deliveries, 2) for k in ("web", "backend")}
-    d["total"] = round(d["web"] + d["backend"], 2)
+        return {"web": None, "backend": None, "redis": None, "total": None}
+    d = {k: round(cpu[k] * 1e6 / deliveries, 2) for k in GROUPS}
+    d["total"] = round(sum(d[k] for k in GROUPS), 2)
     return d
 
 
@@ -497,14 +151,14 @@ def scenario_hold(cfg, make_stack, transport, n):
     stack = make_stack().start()
     try:
         time.sleep(0.5)
-        base = {"web": mem_kib(stack.web_pids()), "backend": mem_kib(stack.backend_pids())}
+        base = server_mem(stack)
         c0, t0 = server_cpu(stack), time.monotonic()
         gens, ready = start_subs(cfg, stack, "hold", transport, n, 0, cfg.hold_secs + 120,
                                  no_reconnect=True)
         held0 = wait_held(stack, n, 30)
         time.sleep(cfg.hold_secs)
         held1 = stack.held()
-        now = {"web": mem_kib(stack.web_pids()), "backend": mem_kib(stack.backend_pids())}
+        now = server_mem(stack)
         c1, t1 = server_cpu(stack), time.monotonic()
         for g in gens:
             g.stop()
@@ -512,12 +166,11 @@ def scenario_hold(cfg, make_stack, transport, n):
     finally:
         stack.stop()
     per = {}
-    for side in ("web", "backend"):
+    for side in GROUPS:
         for k in ("pss_kib", "rss_kib"):
             per["%s_%s_per_sub_bytes" % (side, k[:3])] = round(
                 (now[side][k] - base[side][k]) * 1024 / n, 1)
-    per["total_pss_per_sub_bytes"] = round(per["web_pss_per_sub_bytes"] +
-                                           per["backend_pss_per_sub_bytes"], 1)
+    per["total_pss_per_sub_bytes"] = round(sum(per["%s_pss_per_sub_bytes" % g] for g in GROUPS), 1)
     return {"scenario": "A", "server": stack.name, "transport": transport, "subscribers": n,
             "ready": ready, "server_held_start": held0, "server_held_end": held1,
             "client_open_end": res["open_at_end"], "client_disconnects": res["disconnects"],
@@ -704,175 +357,6 @@ def scenario_journal(cfg, policy, n):
             "latency_ms": {"p50": pick(0.5), "p99": pick(0.99), "max": round(lat[-1], 3)}}
 
 
-def machine():
-    info = {"nproc": os.cpu_count(), "kernel": platform.release()}
-    with open("/proc/cpuinfo") as f:
-        m = re.search(r"model name\s*:\s*(.*)", f.read())
-        info["cpu_model"] = m.group(1).strip() if m else "?"
-    with open("/proc/meminfo") as f:
-        info["ram_kib"] = int(re.search(r"MemTotal:\s*(\d+)", f.read()).group(1))
-    for tool, cmd in (("lighttpd", ["lighttpd", "-v"]), ("nginx", ["nginx", "-v"])):
-        try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=5)
-            info[tool] = (r.stdout + r.stderr).strip().splitlines()[0]
-        except (OSError, IndexError, subprocess.SubprocessError):
-            info[tool] = None
-    try:
-        r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libnginx-mod-nchan"],
-                           capture_output=True, text=True, timeout=5)
-        info["nchan"] = r.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        info["nchan"] = None
-    return info
-
-
-def fmt_us(d):
-    if not d or d.get("total") is None:
-        return "-"
-    return "%.1f / %.1f / %.1f" % (d["web"], d["backend"], d["total"])
-
-
-def table(results):
-    out = []
-    a = [r for r in results if r["scenario"] == "A"]
-    if a:
-        out += ["### A. Held subscribers (memory per held subscriber, from Pss/Rss deltas)", "",
-                "| server | transport | subs | ready | held (server, end) | open (client, end) | web Pss B/sub | backend Pss B/sub | backend Rss B/sub | total Pss B/sub | server CPU % (web/backend) | client CPU s |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in a:
-            p = r["per_subscriber"]
-            out.append("| %s | %s | %d | %d | %s | %d | %.0f | %.0f | %.0f | %.0f | %s/%s | %s |" % (
-                r["server"], r["transport"], r["subscribers"], r["ready"], r["server_held_end"],
-                r["client_open_end"], p["web_pss_per_sub_bytes"], p["backend_pss_per_sub_bytes"],
-                p["backend_rss_per_sub_bytes"], p["total_pss_per_sub_bytes"],
-                r["server_cpu"]["web_pct"], r["server_cpu"]["backend_pct"], r["client_cpu_s"]))
-        out.append("")
-    b = [r for r in results if r["scenario"] == "B"]
-    if b:
-        out += ["### B. Fan-out to N subscribers of one channel (20 publishes)", "",
-                "| server | transport | subs | delivered % | p50 ms | p99 ms | max ms | 100% delivered: median / max ms | lost | dup | ooo | server CPU s (web/backend) | CPU µs/delivery web / backend / total | client CPU s | wall s |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in b:
-            s = r["seq"]
-            out.append("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %s / %s | %d | %d | %d | %s/%s | %s | %s | %s |" % (
-                r["server"], r["transport"], r["subscribers"], r["delivered_pct"],
-                r["latency_ms"]["p50"], r["latency_ms"]["p99"], r["latency_ms"]["max"],
-                r["time_to_100pct_ms"]["median"], r["time_to_100pct_ms"]["max"], s["lost"],
-                s["duplicates"], s["out_of_order"], r["server_cpu"]["web"],
-                r["server_cpu"]["backend"], fmt_us(r.get("cpu_per_delivery_us")),
-                r["client_cpu_s"], r["server_cpu"]["wall_s"]))
-        out.append("")
-    c = [r for r in results if r["scenario"] == "C"]
-    if c:
-        out += ["### C. Publish rate with zero loss (one publisher connection, requests pipelined in order)", "",
-                "| server | transport | subs | highest zero-loss rate msg/s | steps (target→achieved, clean) | publisher CPU % at last step | server CPU % web/backend at last step | CPU µs/delivery web / backend / total, fastest clean step |",
-                "|---|---|---|---|---|---|---|---|"]
-        for r in c:
-            steps = ", ".join("%s→%.0f %s" % (s["target_rate"], s["achieved_rate"],
-                                               "ok" if s["zero_loss"] else "LOSS(lost %d dup %d ooo %d)" % (
-                                                   s["seq"]["lost"], s["seq"]["duplicates"], s["seq"]["out_of_order"]))
-                              for s in r["steps"])
-            last = r["steps"][-1] if r["steps"] else None
-            clean = [s for s in r["steps"] if s["zero_loss"]]
-            best = max(clean, key=lambda s: s["achieved_rate"]) if clean else None
-            out.append("| %s | %s | %d | %.0f | %s | %s | %s | %s |" % (
-                r["server"], r["transport"], r["subscribers"], r["max_zero_loss_rate"], steps,
-                last["publisher_cpu_pct"] if last else "-",
-                "%s/%s" % (last["server_cpu"]["web_pct"], last["server_cpu"]["backend_pct"]) if last else "-",
-                fmt_us(best.get("cpu_per_delivery_us")) if best else "-"))
-        out.append("")
-    e = [r for r in results if r["scenario"] == "E"]
-    if e:
-        out += ["### E. Publish latency by journal policy (sequential publishes through lighttpd, no subscriber)", "",
-                "| journal_sync | publishes | failed | rate msg/s | p50 ms | p99 ms | max ms |",
-                "|---|---|---|---|---|---|---|"]
-        for r in e:
-            out.append("| %s | %d | %d | %.0f | %.3f | %.3f | %.3f |" % (
-                "no state_dir" if r["policy"] == "none" else r["policy"], r["publishes"], r["failed"],
-                r["rate_per_s"], r["latency_ms"]["p50"], r["latency_ms"]["p99"], r["latency_ms"]["max"]))
-        out.append("")
-    d = [r for r in results if r["scenario"] == "D"]
-    if d:
-        out += ["### D. Catch-up (away while 100 messages are published)", "",
-                "| server | transport | exact | received | lost | dup | ooo | unexpected |",
-                "|---|---|---|---|---|---|---|---|"]
-        for r in d:
-            s = r["seq"]
-            out.append("| %s | %s | %s | %d | %d | %d | %d | %d |" % (
-                r["server"], r["transport"], "yes" if r["exact"] else "NO", s["received"],
-                s["lost"], s["duplicates"], s["out_of_order"], s["unexpected"]))
-        out.append("")
-    return "\n".join(out)
-
-
-def plot_cpu_per_delivery(cfg, results, stamp):
-    """B: CPU µs per delivered message, stacked web server + backend, one bar per case."""
-    b = [r for r in results if r["scenario"] == "B" and r.get("cpu_per_delivery_us", {}).get("total")]
-    if not b:
-        return None
-    png = os.path.join(cfg.out, "cpu-per-delivery-%s.png" % stamp)
-    dat = os.path.join(cfg.out, "cpu-per-delivery-%s.dat" % stamp)
-    with open(dat, "w") as f:
-        f.write("case web backend\n")
-        for r in b:
-            d = r["cpu_per_delivery_us"]
-            f.write('"%s %s %d" %.2f %.2f\n' % (r["server"], r["transport"], r["subscribers"],
-                                                d["web"], d["backend"]))
-    script = ("set terminal png size 1100,600; set output '%s'; set style data histograms; "
-              "set style histogram rowstacked; set style fill solid 0.8 border -1; "
-              "set boxwidth 0.7; set xtics rotate by -30; set ylabel 'CPU µs per delivered message'; "
-              "set key top left autotitle columnhead; set grid ytics; "
-              "set title 'B: server CPU per delivery (web server + backend)'; "
-              "plot '%s' using 2:xtic(1), '' using 3\n" % (png, dat))
-    subprocess.run(["gnuplot"], input=script, text=True, timeout=60)
-    return png
-
-
-def plots(cfg, results, stamp):
-    if not shutil.which("gnuplot"):
-        log("gnuplot not found: no plots")
-        return []
-    made = []
-    b = [r for r in results if r["scenario"] == "B" and r.get("latency_cdf_file")]
-    if b:
-        png = os.path.join(cfg.out, "fanout-latency-%s.png" % stamp)
-        series = ", ".join("'%s' using 1:2 with lines lw 2 title '%s %s %d'" % (
-            os.path.join(cfg.out, r["latency_cdf_file"]), r["server"], r["transport"],
-            r["subscribers"]) for r in b)
-        script = ("set terminal png size 1000,600; set output '%s'; set logscale x; "
-                  "set xlabel 'per-delivery latency (ms, log)'; set ylabel 'fraction delivered'; "
-                  "set key bottom right; set grid; set title 'B: fan-out latency CDF (20 publishes)'; "
-                  "plot %s\n" % (png, series))
-        subprocess.run(["gnuplot"], input=script, text=True, timeout=60)
-        made.append(png)
-    png = plot_cpu_per_delivery(cfg, results, stamp)
-    if png:
-        made.append(png)
-    a = [r for r in results if r["scenario"] == "A"]
-    if a:
-        png = os.path.join(cfg.out, "memory-vs-subscribers-%s.png" % stamp)
-        dat = os.path.join(cfg.out, "memory-%s.dat" % stamp)
-        keys = sorted({(r["server"], r["transport"]) for r in a})
-        with open(dat, "w") as f:
-            for k in keys:
-                f.write("# %s %s\n" % k)
-                f.write("0 0\n")
-                for r in sorted((r for r in a if (r["server"], r["transport"]) == k),
-                                key=lambda r: r["subscribers"]):
-                    added = (r["mem_held"]["web"]["pss_kib"] - r["mem_before"]["web"]["pss_kib"] +
-                             r["mem_held"]["backend"]["pss_kib"] - r["mem_before"]["backend"]["pss_kib"])
-                    f.write("%d %.3f\n" % (r["subscribers"], added / 1024.0))
-                f.write("\n\n")
-        series = ", ".join("'%s' index %d using 1:2 with linespoints lw 2 title '%s %s'" % (
-            dat, i, k[0], k[1]) for i, k in enumerate(keys))
-        script = ("set terminal png size 1000,600; set output '%s'; "
-                  "set xlabel 'held subscribers'; set ylabel 'added Pss, web server + backend (MiB)'; "
-                  "set key top left; set grid; set title 'A: memory vs held subscribers'; "
-                  "plot %s\n" % (png, series))
-        subprocess.run(["gnuplot"], input=script, text=True, timeout=60)
-        made.append(png)
-    return made
-
 
 # ---- main -------------------------------------------------------------------------------------
 
@@ -881,7 +365,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smoke test: small N, a few minutes")
     ap.add_argument("--out", help="output directory (default docs/perf; --quick: a temp dir)")
     ap.add_argument("--servers", default="holdfast,holdfast-nginx,nchan",
-                    help="holdfast (behind lighttpd), holdfast-nginx, holdfast-apache, nchan")
+                    help="holdfast (behind lighttpd), holdfast-nginx, holdfast-apache, "
+                    "holdfast-redis, holdfast-redis2, holdfast-redis4 (1, 2, 4 processes on "
+                    "Redis behind lighttpd), nchan, nchan-w4 (4 workers), nchan-redis")
     ap.add_argument("--deploy", default=os.path.join(REPO, "deploy"),
                     help="folder with the lighttpd/nginx/apache configs to run (default deploy/)")
     ap.add_argument("--scenarios", default="A,B,C,D,E",
@@ -913,11 +399,23 @@ def main():
     servers = cfg.servers.split(",")
     stacks = {cls.name: (lambda cls=cls: cls(cfg.tmp, cfg.holdfast_bin, cfg.deploy))
               for cls in (HoldfastStack, HoldfastNginxStack, HoldfastApacheStack)}
-    if "nchan" in servers:
+    # On Redis: 1 and 2 processes behind lighttpd's 2 workers; 4 processes behind 6 workers
+    # for the 50,000-held case (lighttpd holds 2 descriptors per held request, 20,000 a worker).
+    for nodes, workers in ((1, 2), (2, 2), (4, 6)):
+        name = "holdfast-redis" if nodes == 1 else "holdfast-redis%d" % nodes
+        stacks[name] = (lambda nodes=nodes, workers=workers: HoldfastRedisStack(
+            cfg.tmp, cfg.holdfast_bin, cfg.deploy, nodes, workers))
+    if any(s.startswith("nchan") for s in servers):
         if nchan_module() and shutil.which("nginx"):
             stacks["nchan"] = lambda: NchanStack(cfg.tmp)
+            stacks["nchan-w4"] = lambda: NchanStack(cfg.tmp, 4)
+            stacks["nchan-redis"] = lambda: NchanRedisStack(cfg.tmp)
         else:
             log("nginx or ngx_nchan_module.so not found: Nchan skipped (HOLDFAST_WITH_BENCH=1 scripts/install-deps)")
+    unknown = [s for s in servers if s not in stacks and not s.startswith("nchan")]
+    if unknown:
+        log("unknown servers: %s (known: %s)" % (", ".join(unknown), ", ".join(sorted(stacks))))
+        return 2
     transports = cfg.transports.split(",")
     scen = cfg.scenarios.split(",")
     results, failures = [], []
@@ -974,7 +472,9 @@ def main():
                         "publish_pipeline_window": cfg.pub_window,
                         "lighttpd": "deploy/lighttpd (max-fds %d, 2 workers)" % min(20000, hard_nofile()),
                         "deploy": os.path.relpath(cfg.deploy, REPO),
-                        "nginx": "worker_processes 2, worker_connections 19000, nchan_longpoll_multipart_response on"},
+                        "nginx": "worker_processes 2 (nchan-w4: 4), worker_connections 19000, nchan_longpoll_multipart_response on",
+                        "redis": "redis-server on loopback TCP, no persistence; holdfast --redis URL "
+                                 "(deploy/lighttpd/holdfast-multi.conf); Nchan nchan_redis_url + nchan_use_redis on"},
            "results": results, "failures": failures,
            "elapsed_s": round(time.monotonic() - t_start, 1)}
     json_path = os.path.join(cfg.out, "bench-%s.json" % stamp)
