@@ -61,9 +61,10 @@ RedisEngine::RedisEngine(redis::Link& commands, redis::Link& pubsub, hub::Limits
                          const util::Clock& clock, util::Random& random)
     : commands_(commands), pubsub_(pubsub), limits_(limits), clock_(clock), random_(random),
       fanout_(redis::Fanout::Actions{
-          [this](const std::string& ch) { pubsub_.subscribe(redis::pubsubChannel(ch)); },
-          [this](const std::string& ch) { pubsub_.unsubscribe(redis::pubsubChannel(ch)); },
-          [this](const hub::Position& after) { catchUp(after); }}) {}
+                  [this](const std::string& ch) { pubsub_.subscribe(redis::pubsubChannel(ch)); },
+                  [this](const std::string& ch) { pubsub_.unsubscribe(redis::pubsubChannel(ch)); },
+                  [this](const hub::Position& after) { catchUp(after); }},
+              clock) {}
 
 void RedisEngine::start() {
   commands_.setHooks({[this] { loadScripts(); },

@@ -30,6 +30,7 @@ void Fanout::add(hub::Subscriber& s, const hub::Position& from) {
   if (std::find(channels.begin(), channels.end(), from.channel) == channels.end())
     channels.push_back(from.channel);
   ch.subs[&s] = Pos{from.epoch, from.seq};
+  ch.idle_since_ms = -1;
   if (created && link_ready_)
     actions_.subscribe(ch.name);
   else if (ch.unsubscribing)
@@ -57,7 +58,7 @@ void Fanout::remove(hub::Subscriber& s, const std::string& channel) {
     leave(*ch);
 }
 
-// The link may confirm an UNSUBSCRIBE it cannot send before returning (which erases `ch`).
+// The last subscriber left: linger, or unsubscribe at once.
 void Fanout::leave(Local& ch) {
   if (ch.unsubscribing)
     return;
@@ -65,6 +66,16 @@ void Fanout::leave(Local& ch) {
     channels_.erase(ch.name);
     return;
   }
+  if (linger_ms_ > 0) {
+    ch.idle_since_ms = clock_.nowMs();
+    return;
+  }
+  unsubscribe(ch);
+}
+
+// The link may confirm an UNSUBSCRIBE it cannot send before returning (which erases `ch`).
+void Fanout::unsubscribe(Local& ch) {
+  ch.idle_since_ms = -1;
   ch.unsubscribing = true;
   ch.live = false;
   std::string name = ch.name;
@@ -221,6 +232,21 @@ void Fanout::retry() {
   for (auto& entry : channels_) {
     if (entry.second.stale && entry.second.live)
       startCatchUp(entry.second);
+  }
+  dropIdle();
+}
+
+// UNSUBSCRIBEs the channels idle for the linger (names first: a confirmation may erase).
+void Fanout::dropIdle() {
+  int64_t now = clock_.nowMs();
+  std::vector<std::string> idle;
+  for (const auto& [name, ch] : channels_) {
+    if (ch.subs.empty() && ch.idle_since_ms >= 0 && now - ch.idle_since_ms >= linger_ms_)
+      idle.push_back(name);
+  }
+  for (const std::string& name : idle) {
+    if (Local* ch = find(name); ch && !ch->unsubscribing)
+      unsubscribe(*ch);
   }
 }
 

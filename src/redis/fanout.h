@@ -3,11 +3,14 @@
 // channel's pub/sub channel (only while it has local subscribers), and when a subscriber must be
 // caught up from history. Pure: the engine carries out the actions.
 //
-// When the last local subscriber of a channel leaves, the channel is UNSUBSCRIBEd at once (so
-// Redis's receiver count, hence 201/202, stays right); until Redis confirms that, a new
-// subscriber waits and the channel is SUBSCRIBEd again afterwards. (Sending SUBSCRIBE while an
-// UNSUBSCRIBE of the same channel is in flight would let the late unsubscribe confirmation
-// cancel the new subscription in hiredis.)
+// When the last local subscriber of a channel leaves, the subscription lingers for `linger_ms`
+// (a long-poll client is usually back at once: without it every poll cycle would cost an
+// UNSUBSCRIBE, a SUBSCRIBE and a catch-up read) while the node keeps following the channel's
+// head; sweep() then UNSUBSCRIBEs it. A linger of 0 unsubscribes at once. Until Redis confirms
+// an UNSUBSCRIBE, a new subscriber waits and the channel is SUBSCRIBEd again afterwards.
+// (Sending SUBSCRIBE while an UNSUBSCRIBE of the same channel is in flight would let the late
+// unsubscribe confirmation cancel the new subscription in hiredis.) While a channel lingers,
+// Redis still counts this node as a receiver, so a publish then answers 201.
 //
 // No duplicates, nothing skipped: every subscriber has a position (epoch, seq); a message is
 // delivered to it only when its seq is above that position. A pub/sub message that is not the
@@ -29,6 +32,7 @@
 
 #include "hub/hub.h"
 #include "hub/subscriber.h"
+#include "util/clock.h"
 
 namespace holdfast::redis {
 
@@ -41,7 +45,11 @@ public:
     std::function<void(const hub::Position& after)> catchUp;
   };
 
-  explicit Fanout(Actions actions) : actions_(std::move(actions)) {}
+  // How long an idle channel stays subscribed by default (docs/redis.md).
+  static constexpr int64_t kLingerMs = 2000;
+
+  Fanout(Actions actions, const util::Clock& clock, int64_t linger_ms = kLingerMs)
+      : actions_(std::move(actions)), clock_(clock), linger_ms_(linger_ms) {}
 
   // Adds `s` to `from.channel` at position `from` (the end of the read it was answered from).
   void add(hub::Subscriber& s, const hub::Position& from);
@@ -65,10 +73,12 @@ public:
   // The channel (incarnation `epoch`) was deleted: its subscribers at that epoch are told and
   // removed.
   void deleted(const std::string& channel, const std::string& epoch);
-  // Retries catch-ups that failed (call periodically).
+  // Retries catch-ups that failed and UNSUBSCRIBEs channels idle for the linger (call
+  // periodically).
   void retry();
 
-  // Channels this node is on (with subscribers, or waiting for an UNSUBSCRIBE to complete).
+  // Channels this node is on (with subscribers, lingering, or waiting for an UNSUBSCRIBE to
+  // complete).
   size_t channelCount() const { return channels_.size(); }
   size_t subscriberCount(const std::string& channel) const;
 
@@ -87,6 +97,7 @@ private:
     bool again = false;         // news arrived meanwhile: read once more when it answers
     bool stale = false;         // the last catch-up failed: retry() starts another
     bool unsubscribing = false; // UNSUBSCRIBE sent, confirmation pending
+    int64_t idle_since_ms = -1; // the last subscriber left then (lingering); -1: not idle
   };
 
   static uint64_t effective(const Local& ch, const Pos& p) {
@@ -98,8 +109,12 @@ private:
   void startCatchUp(Local& ch);
   void unindex(hub::Subscriber& s, const std::string& channel);
   void leave(Local& ch);
+  void unsubscribe(Local& ch);
+  void dropIdle();
 
   Actions actions_;
+  const util::Clock& clock_;
+  int64_t linger_ms_;
   std::unordered_map<std::string, Local> channels_;
   std::unordered_map<hub::Subscriber*, std::vector<std::string>> index_;
   bool link_ready_ = false;

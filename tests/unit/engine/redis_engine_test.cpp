@@ -198,6 +198,9 @@ TEST_CASE("redis engine: subscribe, catch-up on confirmation, live fan-out", "[r
   rig.pubsub.hooks.message("holdfast:{ch}:pub", "garbage");
   CHECK(sub.ids == std::vector<std::string>{"EP-2", "EP-3"});
   rig.engine.unsubscribeAll(sub);
+  CHECK(rig.pubsub.unsubscribed.empty()); // lingers (redis::Fanout::kLingerMs)
+  rig.clock.advance(redis::Fanout::kLingerMs);
+  rig.engine.sweep();
   CHECK(rig.pubsub.unsubscribed == std::vector<std::string>{"holdfast:{ch}:pub"});
 }
 

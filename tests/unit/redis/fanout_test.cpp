@@ -19,13 +19,19 @@ struct Recorder final : hub::Subscriber {
   void channelDeleted(const std::string& ch) override { deleted.push_back(ch); }
 };
 
+// linger_ms 0 (the default here): the channel is unsubscribed as soon as its last subscriber
+// leaves, which most cases below assume.
 struct Harness {
+  explicit Harness(int64_t linger_ms = 0) : linger(linger_ms) {}
   std::vector<std::string> log;
   std::vector<hub::Position> catchups;
+  util::FakeClock clock;
+  int64_t linger;
   redis::Fanout fanout{
       redis::Fanout::Actions{[this](const std::string& ch) { log.push_back("sub " + ch); },
                              [this](const std::string& ch) { log.push_back("unsub " + ch); },
-                             [this](const hub::Position& p) { catchups.push_back(p); }}};
+                             [this](const hub::Position& p) { catchups.push_back(p); }},
+      clock, linger};
 };
 
 hub::MessagePtr msg(uint64_t seq, std::string epoch = "E") {
@@ -189,4 +195,57 @@ TEST_CASE("redis fanout: live subscribers are not held up by another's catch-up"
   h.fanout.caughtUp("ch", history({5}, 5));
   CHECK(late.seqs == std::vector<uint64_t>{3, 4, 5});
   CHECK(live.seqs == std::vector<uint64_t>{4, 5});
+}
+
+TEST_CASE("redis fanout: an idle channel lingers, follows its head, then is unsubscribed",
+          "[redis]") {
+  Harness h(2000);
+  Recorder a, b;
+  h.fanout.linkReady();
+  h.fanout.add(a, {"ch", "E", 0});
+  h.fanout.subscribed("ch");
+  h.fanout.caughtUp("ch", history({}, 0));
+  h.fanout.message(msg(1));
+  h.fanout.remove(a, "ch"); // a long-poll answered: no UNSUBSCRIBE yet
+  CHECK(h.log == std::vector<std::string>{"sub ch"});
+  CHECK(h.fanout.channelCount() == 1);
+  CHECK(h.fanout.message(msg(2)) == 0); // nobody to give it to, but the head moves to 2
+  h.clock.advance(1000);
+  h.fanout.retry();
+  CHECK(h.log.size() == 1);
+  size_t catchups = h.catchups.size();
+  h.fanout.add(b, {"ch", "E", 1}); // back from a read that ended at 1: behind the head
+  REQUIRE(h.catchups.size() == catchups + 1);
+  CHECK(h.catchups.back().seq == 1);
+  h.fanout.caughtUp("ch", history({2}, 2));
+  CHECK(b.seqs == std::vector<uint64_t>{2});
+  h.fanout.add(a, {"ch", "E", 2}); // at the head: live messages only, no read
+  CHECK(h.catchups.size() == catchups + 1);
+  h.fanout.message(msg(3));
+  CHECK(a.seqs == std::vector<uint64_t>{1, 3});
+  CHECK(b.seqs == std::vector<uint64_t>{2, 3});
+  h.fanout.removeAll(a);
+  h.fanout.removeAll(b);
+  h.clock.advance(1999);
+  h.fanout.retry();
+  CHECK(h.log.size() == 1); // idle for less than the linger
+  h.clock.advance(1);
+  h.fanout.retry();
+  CHECK(h.log == std::vector<std::string>{"sub ch", "unsub ch"});
+  h.fanout.unsubscribed("ch");
+  CHECK(h.fanout.channelCount() == 0);
+}
+
+TEST_CASE("redis fanout: a lost link forgets lingering channels", "[redis]") {
+  Harness h(2000);
+  Recorder a;
+  h.fanout.linkReady();
+  h.fanout.add(a, {"ch", "E", 0});
+  h.fanout.subscribed("ch");
+  h.fanout.removeAll(a);
+  CHECK(h.fanout.channelCount() == 1);
+  h.fanout.linkLost();
+  CHECK(h.fanout.channelCount() == 0);
+  h.fanout.linkReady();
+  CHECK(h.log == std::vector<std::string>{"sub ch"}); // not subscribed again
 }
