@@ -90,6 +90,8 @@ void catchUp(Context& ctx, RequestRef ref, Subscribe s, hub::ReadResult sofar) {
     return;
   }
   std::vector<hub::Start> starts = startsAfter(sofar.cursor);
+  for (hub::Start& start : starts)
+    start.waits = true; // a stream goes live from the cursor
   ctx.engine.read(std::move(starts), [&ctx, ref, s = std::move(s),
                                       sofar = std::move(sofar)](hub::ReadResult next) mutable {
     if (next.unavailable) {
@@ -130,15 +132,21 @@ void answerReconnect(Context& ctx, Request& request, const Subscribe& s) {
   respond(ctx, request, 200, transport::contentType(s.ctx), out, sessionHeader(s.session));
 }
 
+// True when the request is held if its read finds nothing: a stream, or a long-poll with a
+// timeout (hub::Start::waits).
+bool waitsWhenEmpty(const Subscribe& s) {
+  Kind kind = s.ctx.kind;
+  return transport::isStreaming(kind) || (kind != Kind::kPoll && s.timeout_ms != 0);
+}
+
 void answerOrHold(Context& ctx, Request& request, Subscribe& s, hub::ReadResult r) {
   if (r.too_many_channels)
     return refuseChannels(ctx, request, s);
-  Kind kind = s.ctx.kind;
-  if (transport::isStreaming(kind)) {
+  if (transport::isStreaming(s.ctx.kind)) {
     catchUp(ctx, request.ref(), std::move(s), std::move(r));
     return;
   }
-  if (kind == Kind::kPoll || !r.messages.empty() || !r.gaps.empty() || s.timeout_ms == 0)
+  if (!waitsWhenEmpty(s) || !r.messages.empty() || !r.gaps.empty())
     answerNow(ctx, request, s, r);
   else
     holdPoll(ctx, request, s, r);
@@ -146,6 +154,8 @@ void answerOrHold(Context& ctx, Request& request, Subscribe& s, hub::ReadResult 
 
 void readAndAnswer(Context& ctx, Request& request, Subscribe s) {
   std::vector<hub::Start> starts = startsFor(s);
+  for (hub::Start& start : starts)
+    start.waits = waitsWhenEmpty(s);
   ctx.engine.read(std::move(starts),
                   [&ctx, ref = request.ref(), s = std::move(s)](hub::ReadResult r) mutable {
                     ctx.resume(ref, [&](Request& req) {

@@ -106,9 +106,11 @@ struct RemoveOutcome {
 
 // Health of the storage an engine talks to over the network (none for the memory engine).
 struct StorageHealth {
-  bool connected = false;  // commands and pub/sub links both ready
-  uint64_t latency_ms = 0; // last PING round trip
-  uint64_t reconnects = 0; // times a link got ready again after a loss
+  bool connected = false;          // commands and pub/sub links both ready
+  uint64_t latency_ms = 0;         // last PING round trip
+  uint64_t reconnects = 0;         // times a link got ready again after a loss
+  uint64_t reads_from_memory = 0;  // channel reads answered from the node's recent messages
+  uint64_t reads_from_storage = 0; // channel reads (and catch-ups) sent to the storage
 };
 
 struct EngineStats {

@@ -129,7 +129,8 @@ EngineStats RedisEngine::stats() const {
   s.evicted = evicted_;
   s.channels = fanout_.channelCount();
   s.storage = StorageHealth{commands_.ready() && pubsub_.ready(), latency_ms_,
-                            commands_.reconnects() + pubsub_.reconnects()};
+                            commands_.reconnects() + pubsub_.reconnects(), reads_from_memory_,
+                            reads_from_storage_};
   return s;
 }
 

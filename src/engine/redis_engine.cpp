@@ -187,6 +187,22 @@ void RedisEngine::published(PublishBatch& batch, size_t index, const redisReply*
 }
 
 void RedisEngine::read(std::vector<hub::Start> starts, ReadDone done) {
+  readFrom(std::move(starts), std::move(done), true);
+}
+
+// A channel's share answered from this node's memory. "Nothing new" only for a read that then
+// waits (hub::Start::waits): Redis may already hold a message pub/sub has not brought yet, which
+// a waiting request gets through its subscription but a plain poll would miss.
+std::optional<redis::ChannelRead> RedisEngine::fromRecent(const hub::Start& start) const {
+  if (start.mode != hub::Start::Mode::kCursor)
+    return std::nullopt;
+  auto r = fanout_.recentRead(start.position, limits_, clock_.wallMs());
+  if (!r || (r->messages.empty() && !start.waits))
+    return std::nullopt;
+  return r;
+}
+
+void RedisEngine::readFrom(std::vector<hub::Start> starts, ReadDone done, bool use_recent) {
   if (starts.empty())
     return done(hub::ReadResult{});
   if (!commands_.ready())
@@ -196,7 +212,21 @@ void RedisEngine::read(std::vector<hub::Start> starts, ReadDone done) {
   batch->pending = starts.size();
   batch->starts = std::move(starts);
   batch->done = std::move(done);
+  std::vector<size_t> remote;
   for (size_t i = 0; i < batch->starts.size(); ++i) {
+    auto local = use_recent ? fromRecent(batch->starts[i]) : std::nullopt;
+    if (local) {
+      batch->reads[i] = std::move(*local);
+      --batch->pending;
+      ++reads_from_memory_;
+    } else {
+      remote.push_back(i);
+    }
+  }
+  if (remote.empty())
+    return finishRead(*batch);
+  reads_from_storage_ += remote.size();
+  for (size_t i : remote) {
     redis::Command c =
         redis::readCommand(batch->starts[i], random_.token(kEpochBytes), limits_, clock_.wallMs());
     eval(std::move(c), [this, batch, i](const redisReply* r) { readOne(batch, i, r); });
@@ -214,13 +244,16 @@ void RedisEngine::readOne(const std::shared_ptr<ReadBatch>& batch, size_t index,
   } else if (batch->error.empty()) {
     batch->error = error;
   }
-  if (--batch->pending > 0)
-    return;
-  if (!batch->error.empty()) {
-    HF_WARN("redis read failed", util::logField("error", batch->error));
-    return batch->done(unavailableRead());
+  if (--batch->pending == 0)
+    finishRead(*batch);
+}
+
+void RedisEngine::finishRead(ReadBatch& batch) {
+  if (!batch.error.empty()) {
+    HF_WARN("redis read failed", util::logField("error", batch.error));
+    return batch.done(unavailableRead());
   }
-  batch->done(redis::assemble(batch->starts, std::move(batch->reads), limits_.batch_max));
+  batch.done(redis::assemble(batch.starts, std::move(batch.reads), limits_.batch_max));
 }
 
 void RedisEngine::heads(std::vector<std::string> channels, HeadsDone done) {
@@ -249,8 +282,10 @@ void RedisEngine::catchUp(const hub::Position& after) {
   start.channel = after.channel;
   start.mode = hub::Start::Mode::kCursor;
   start.position = after;
-  read({start},
-       [this, channel = after.channel](hub::ReadResult r) { fanout_.caughtUp(channel, r); });
+  // From Redis: a catch-up is for what pub/sub may not have brought.
+  readFrom(
+      {start}, [this, channel = after.channel](hub::ReadResult r) { fanout_.caughtUp(channel, r); },
+      false);
 }
 
 void RedisEngine::onNotice(std::string_view pubsub, std::string_view payload) {

@@ -1,8 +1,10 @@
 // The Redis engine: epochs, sequence ids, history and cross-node fan-out live in Redis, so any
 // number of holdfast processes on any hosts serve one set of channels and any node serves any
 // cursor. Each publish is one EVALSHA (assigns the id, appends to the channel's stream, trims,
-// PUBLISHes); reads run the read script per channel and merge; this node SUBSCRIBEs to a
-// channel's pub/sub channel only while it has local subscribers (redis::Fanout).
+// PUBLISHes); reads run the read script per channel and merge (a cursor read the node can
+// answer from the messages pub/sub brought it, redis::Recent, skips Redis); this node
+// SUBSCRIBEs to a channel's pub/sub channel only while it has local subscribers
+// (redis::Fanout).
 //
 // Ownership: uses two links owned by the caller that outlive the engine (one for commands, one
 // in pub/sub mode), and the clock and random source. Never blocks: every call completes from
@@ -62,7 +64,11 @@ private:
   void remember(const std::string& channel);
   std::string refusal(const PublishItem& item) const;
   void published(PublishBatch& batch, size_t index, const redisReply* reply);
+  // use_recent: channels whose answer this node holds in memory (redis::Recent) skip Redis.
+  void readFrom(std::vector<hub::Start> starts, ReadDone done, bool use_recent);
+  std::optional<redis::ChannelRead> fromRecent(const hub::Start& start) const;
   void readOne(const std::shared_ptr<ReadBatch>& batch, size_t index, const redisReply* reply);
+  void finishRead(ReadBatch& batch);
   void listed(std::vector<std::string> names, size_t limit, ListDone done);
   // Walks the channel list a page per call, dropping names whose keys expired, so the list
   // stays bounded even when nobody lists channels.
@@ -79,7 +85,9 @@ private:
   redis::Fanout fanout_;
   uint64_t published_ = 0;
   uint64_t evicted_ = 0;
-  int64_t ping_sent_ms_ = 0; // 0: no PING outstanding
+  uint64_t reads_from_memory_ = 0;  // channel reads answered by redis::Recent
+  uint64_t reads_from_storage_ = 0; // channel reads sent to Redis (catch-ups too)
+  int64_t ping_sent_ms_ = 0;        // 0: no PING outstanding
   uint64_t latency_ms_ = 0;
   std::string prune_after_;    // where pruneList() continues; empty: from the start
   std::string listen_channel_; // empty: none

@@ -88,6 +88,10 @@ struct Start {
   Mode mode = Mode::kNew;
   uint64_t last_n = 0;
   Position position; // for kCursor (position.channel == channel)
+  // The request waits when the read finds nothing new (a held long-poll, a stream) and then
+  // subscribes from the read's cursor: an engine may answer "nothing new" from what it knows
+  // locally, since anything newer reaches the request through subscribe() anyway.
+  bool waits = false;
 };
 
 struct ReadResult {

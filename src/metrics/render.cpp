@@ -78,6 +78,12 @@ void storageRows(std::vector<Row>& rows, const Snapshot& snap) {
                   "Last Redis PING round trip in milliseconds.", "", h.latency_ms});
   rows.push_back({"redis.reconnects", "holdfast_redis_reconnects_total", "counter",
                   "Redis links ready again after a loss.", "", h.reconnects});
+  const char* help = "Channel reads by where they were answered: from the messages this node "
+                     "received over pub/sub, or by Redis.";
+  rows.push_back({"redis.reads_from_memory", "holdfast_redis_channel_reads_total", "counter", help,
+                  label("from", "node"), h.reads_from_memory});
+  rows.push_back({"redis.reads_from_redis", "holdfast_redis_channel_reads_total", "counter", help,
+                  label("from", "redis"), h.reads_from_storage});
 }
 
 void refusedRows(std::vector<Row>& rows, const Stats& s) {

@@ -76,6 +76,7 @@ void Fanout::leave(Local& ch) {
 // The link may confirm an UNSUBSCRIBE it cannot send before returning (which erases `ch`).
 void Fanout::unsubscribe(Local& ch) {
   ch.idle_since_ms = -1;
+  ch.recent.clear();
   ch.unsubscribing = true;
   ch.live = false;
   std::string name = ch.name;
@@ -106,6 +107,7 @@ void Fanout::linkReady() {
   link_ready_ = true;
   for (auto& [name, ch] : channels_) {
     ch.live = false;
+    ch.recent.clear();
     actions_.subscribe(name);
   }
 }
@@ -117,6 +119,7 @@ void Fanout::linkLost() {
   for (auto& entry : channels_) {
     entry.second.live = false;
     entry.second.unsubscribing = false;
+    entry.second.recent.clear();
   }
 }
 
@@ -163,6 +166,7 @@ size_t Fanout::message(const hub::MessagePtr& m) {
   // Safe during a catch-up too: only subscribers exactly one below get it; the others wait for
   // history (a catch-up in flight is then run once more, since it may predate this message).
   see(*ch, m);
+  ch->recent.push(m);
   size_t n = deliver(*ch, m, true);
   bool behind = std::any_of(ch->subs.begin(), ch->subs.end(), [&](const auto& entry) {
     return entry.second.epoch != m->epoch || entry.second.seq < m->seq;
@@ -215,6 +219,7 @@ void Fanout::deleted(const std::string& channel, const std::string& epoch) {
   Local* ch = find(channel);
   if (!ch)
     return;
+  ch->recent.clear();
   std::vector<hub::Subscriber*> gone;
   in_fanout_ = true;
   for (auto& [subscriber, pos] : ch->subs) {
@@ -226,6 +231,14 @@ void Fanout::deleted(const std::string& channel, const std::string& epoch) {
   in_fanout_ = false;
   for (hub::Subscriber* s : gone)
     remove(*s, channel);
+}
+
+std::optional<ChannelRead> Fanout::recentRead(const hub::Position& after, const hub::Limits& limits,
+                                              int64_t now_ms) const {
+  auto it = channels_.find(after.channel);
+  if (it == channels_.end() || !it->second.live || it->second.unsubscribing)
+    return std::nullopt;
+  return it->second.recent.readAfter(after, it->second.head, limits, now_ms);
 }
 
 void Fanout::retry() {

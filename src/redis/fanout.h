@@ -32,6 +32,7 @@
 
 #include "hub/hub.h"
 #include "hub/subscriber.h"
+#include "redis/recent.h"
 #include "util/clock.h"
 
 namespace holdfast::redis {
@@ -77,6 +78,11 @@ public:
   // periodically).
   void retry();
 
+  // A client's read after `after` answered from the messages this node received over its live
+  // subscription (redis::Recent), or nullopt when Redis must answer it.
+  std::optional<ChannelRead> recentRead(const hub::Position& after, const hub::Limits& limits,
+                                        int64_t now_ms) const;
+
   // Channels this node is on (with subscribers, lingering, or waiting for an UNSUBSCRIBE to
   // complete).
   size_t channelCount() const { return channels_.size(); }
@@ -98,6 +104,7 @@ private:
     bool stale = false;         // the last catch-up failed: retry() starts another
     bool unsubscribing = false; // UNSUBSCRIBE sent, confirmation pending
     int64_t idle_since_ms = -1; // the last subscriber left then (lingering); -1: not idle
+    Recent recent;              // what pub/sub brought since the subscription became live
   };
 
   static uint64_t effective(const Local& ch, const Pos& p) {

@@ -235,3 +235,50 @@ TEST_CASE("redis engine: reads merge channels and report gaps", "[redis]") {
   CHECK(got.messages.size() == 2);
   CHECK(hub::formatCursor(got.cursor) == "ch:EP-2");
 }
+
+TEST_CASE("redis engine: a cursor read the node holds in memory skips Redis", "[redis]") {
+  Rig rig;
+  Recorder sub;
+  rig.engine.subscribe(sub, {{"ch", "EP", 1}});
+  rig.pubsub.hooks.subscribed("holdfast:{ch}:pub");
+  rig.commands.reply(readReply(1, 1, 2, {})); // the catch-up: nothing after 1
+  std::string now = std::to_string(rig.clock.wallMs());
+  for (std::string seq : {"2", "3"}) // M, epoch, seq, event, time, JSON flag, data
+    rig.pubsub.hooks.message("holdfast:{ch}:pub",
+                             "M\nEP\n" + seq + "\nmessage\n" + now + "\n1\n" + seq);
+  REQUIRE(sub.ids == std::vector<std::string>{"EP-2", "EP-3"});
+  std::deque<hub::ReadResult> answers; // outlives every read's callback
+  auto cursorRead = [&](uint64_t seq, bool waits = false) -> const hub::ReadResult* {
+    hub::Start s;
+    s.channel = "ch";
+    s.mode = hub::Start::Mode::kCursor;
+    s.position = {"ch", "EP", seq};
+    s.waits = waits;
+    size_t before = answers.size();
+    rig.engine.read({s}, [&](hub::ReadResult r) { answers.push_back(std::move(r)); });
+    return answers.size() > before ? &answers.back() : nullptr;
+  };
+  auto got = cursorRead(2); // answered at once, nothing sent
+  REQUIRE(got);
+  CHECK(rig.commands.sent.empty());
+  REQUIRE(got->messages.size() == 1);
+  CHECK(got->messages[0]->id() == "EP-3");
+  CHECK(hub::formatCursor(got->cursor) == "ch:EP-3");
+  CHECK(got->gaps.empty());
+  CHECK_FALSE(cursorRead(3)); // caught up: Redis may hold a message pub/sub has not brought
+  REQUIRE(rig.commands.sent.size() == 1);
+  rig.commands.reply(readReply(3, 1, 4, {}));
+  got = cursorRead(3, true); // but a request that then waits is answered "nothing new" at once
+  REQUIRE(got);
+  CHECK(got->messages.empty());
+  CHECK(hub::formatCursor(got->cursor) == "ch:EP-3");
+  CHECK(rig.commands.sent.empty());
+  CHECK_FALSE(cursorRead(0)); // 1 is not in the node's run
+  rig.commands.reply(readReply(3, 1, 1, {entry(1, "1"), entry(2, "2"), entry(3, "3")}));
+  auto stats = rig.engine.stats();
+  REQUIRE(stats.storage);
+  CHECK(stats.storage->reads_from_memory == 2);
+  CHECK(stats.storage->reads_from_storage == 3); // the catch-up and the two reads
+  rig.pubsub.drop();                             // pub/sub lost: nothing is answered from memory
+  CHECK_FALSE(cursorRead(2));
+}
