@@ -565,3 +565,44 @@ def test_channel_keys_expire_and_reads_write_nothing(cluster):
     assert aof_size() == size  # reads appended nothing to the AOF
     a.publish("ttl", 2)
     assert aof_size() > size
+
+
+def test_reads_near_the_head_are_answered_from_the_nodes_memory(cluster):
+    """docs/redis.md, "Reads served by the node": a long-poll coming back at or near the head is
+    answered from the messages A's live subscription brought; a plain poll at the head, which
+    does not wait, still asks Redis; every answer is the same as Redis would give."""
+    _, a, b = cluster
+
+    def reads():
+        r = a.stats()["redis"]
+        return r["reads_from_memory"], r["reads_from_redis"]
+
+    cursor = a.sub("mem", "transport=poll").json()["cursor"]
+    held = in_background(lambda: a.sub("mem", "cursor=" + cursor, timeout=10))
+    a.wait_held(1)
+    first = b.publish("mem", 1).json()["id"]
+    after_first = held().json()
+    assert [m["id"] for m in after_first["messages"]] == [first]
+    # A's subscription is live now (and lingers): 2 reaches A over pub/sub.
+    second = b.publish("mem", 2).json()["id"]
+
+    def from_memory():
+        memory, redis = reads()
+        body = a.sub("mem", "transport=longpoll&cursor=" + after_first["cursor"],
+                     timeout=10).json()
+        assert [m["id"] for m in body["messages"]] == [second]  # never short, from either
+        got = reads()
+        assert got[0] + got[1] == memory + redis + 1
+        return body if got[0] == memory + 1 else None
+
+    at_head = harness.wait_until(from_memory, 3, what="a read answered from A's memory")
+    # At the head: a plain poll asks Redis; a waiting long-poll is held from memory.
+    memory, redis = reads()
+    polled = a.sub("mem", "transport=poll&cursor=" + at_head["cursor"]).json()
+    assert polled["messages"] == []
+    assert reads() == (memory, redis + 1)
+    held = in_background(lambda: a.sub("mem", "cursor=" + at_head["cursor"], timeout=10))
+    a.wait_held(1)
+    assert reads() == (memory + 1, redis + 1)
+    third = b.publish("mem", 3).json()["id"]
+    assert [m["id"] for m in held().json()["messages"]] == [third]
