@@ -70,7 +70,10 @@ def test_file_list(deb):
     want = [
         "/usr/bin/holdfast", "/usr/bin/holdfastctl",
         "/lib/systemd/system/holdfast.service", "/lib/systemd/system/holdfast-control.socket",
-        "/lib/systemd/system/holdfast-data.socket",
+        "/lib/systemd/system/holdfast-data.socket", "/lib/systemd/system/holdfast@.service",
+        "/usr/share/doc/holdfast/examples/lighttpd-holdfast-multi.conf",
+        "/usr/share/doc/holdfast/examples/nginx-holdfast-multi-http.conf",
+        "/usr/share/doc/holdfast/examples/apache-holdfast-multi.conf",
         "/etc/holdfast/holdfast.json",
         "/etc/lighttpd/conf-available/50-holdfast.conf",
         "/etc/apache2/conf-available/holdfast.conf",
@@ -115,6 +118,9 @@ def test_units_snippets_and_config(deb):
         unit = open(os.path.join(d, "lib/systemd/system/holdfast.service")).read()
         assert "ExecStart=/usr/bin/holdfast --config /etc/holdfast/holdfast.json" in unit
         assert "User=holdfast" in unit and "/usr/local" not in unit
+        template = open(os.path.join(d, "lib/systemd/system/holdfast@.service")).read()
+        assert "ExecStart=/usr/bin/holdfast --config /etc/holdfast/holdfast.json" in template
+        assert "RuntimeDirectory=holdfast/%i" in template and "/usr/local" not in template
         for name in ("control", "data"):
             sock = open(os.path.join(d, "lib/systemd/system/holdfast-%s.socket" % name)).read()
             assert "SocketGroup=www-data" in sock and "SocketMode=0660" in sock
@@ -156,6 +162,7 @@ def test_maintainer_scripts_and_dependencies(deb):
     assert "deb-systemd-helper" in postinst  # dh_installsystemd enables the units
     for unit in ("holdfast.service", "holdfast-control.socket", "holdfast-data.socket"):
         assert unit in postinst
+    assert "holdfast@" not in postinst  # the template's instances are the operator's choice
     prerm = control_file(deb, "prerm")
     assert "deb-systemd-invoke stop" in prerm
     postrm = control_file(deb, "postrm")
