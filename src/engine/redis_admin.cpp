@@ -2,19 +2,21 @@
 #include "engine/redis_engine.h"
 
 #include "redis/keys.h"
+#include "redis/sessions.h"
 #include "util/log.h"
 
 namespace holdfast::engine {
 namespace {
 
 constexpr int64_t kPingTimeoutMs = 3000; // an unanswered PING this old drops the link
+constexpr int64_t kEchoTimeoutMs = 5000; // pub/sub silent this long (echoes sent each second)
 constexpr size_t kPrunePage = 50;        // channel names checked per sweep
 
 std::string messageId(const std::string& epoch, uint64_t seq) {
   return epoch + "-" + std::to_string(seq);
 }
 
-ChannelInfo describe(std::string name, const redis::InfoReply& r, size_t subscribers) {
+ChannelInfo toInfo(std::string name, const redis::InfoReply& r, size_t subscribers) {
   ChannelInfo info;
   info.name = std::move(name);
   info.epoch = r.epoch;
@@ -55,19 +57,24 @@ struct ListBatch {
 } // namespace
 
 void RedisEngine::info(std::string channel, InfoDone done) {
+  describe(std::move(channel), inOrder(std::move(done)));
+}
+
+void RedisEngine::describe(std::string channel, InfoDone done) {
   eval(redis::infoCommand(channel, limits_, clock_.wallMs()),
        [this, channel, done = std::move(done)](const redisReply* reply) {
          std::optional<redis::InfoReply> found;
          std::string error;
          if (!redis::parseInfo(reply, found, error) || !found)
            return done(std::nullopt);
-         done(describe(channel, *found, fanout_.subscriberCount(channel)));
+         done(toInfo(channel, *found, fanout_.subscriberCount(channel)));
        });
 }
 
 // The list is a sorted set of names (ZRANGEBYLEX pages by name); each page's channels are
 // then described with the info script, pipelined.
 void RedisEngine::list(std::string after, size_t limit, ListDone done) {
+  done = inOrder(std::move(done));
   std::string min = after.empty() ? "-" : "(" + after;
   commands_.command(
       {"ZRANGEBYLEX", redis::channelsKey(), min, "+", "LIMIT", "0", std::to_string(limit + 1)},
@@ -99,7 +106,7 @@ void RedisEngine::listed(std::vector<std::string> names, size_t limit, ListDone 
   if (names.empty())
     return finish(*batch);
   for (size_t i = 0; i < names.size(); ++i) {
-    info(names[i], [batch, i, name = names[i], finish](std::optional<ChannelInfo> found) {
+    describe(names[i], [batch, i, name = names[i], finish](std::optional<ChannelInfo> found) {
       if (!found)
         batch->gone.push_back(name);
       batch->infos[i] = std::move(found);
@@ -110,10 +117,14 @@ void RedisEngine::listed(std::vector<std::string> names, size_t limit, ListDone 
 }
 
 void RedisEngine::remove(std::string channel, RemoveDone done) {
+  done = inOrder(std::move(done));
+  fanout_.deleting(channel); // until the deletion comes back over pub/sub
   eval(redis::deleteCommand(channel), [this, channel, done = std::move(done)](const redisReply* r) {
     std::string error;
     auto deleted = redis::parseInteger(r, error);
     using S = RemoveOutcome::Status;
+    if (!deleted || *deleted != 1)
+      fanout_.deleteRefused(channel); // no deletion will come (or none is known to)
     if (!deleted)
       return done(RemoveOutcome{S::kUnavailable, "delete could not be stored in Redis: " + error});
     if (*deleted != 1)
@@ -150,8 +161,26 @@ void RedisEngine::sweep() {
     });
   }
   fanout_.retry();
+  checkPubsub(now);
   if (commands_.ready())
     pruneList();
+}
+
+void RedisEngine::checkPubsub(int64_t now) {
+  if (listen_channel_.empty() || !pubsub_.ready())
+    return;
+  if (!commands_.ready()) {
+    echo_ms_ = now; // no echo can be sent: the silence says nothing about pub/sub
+    return;
+  }
+  if (now - echo_ms_ > kEchoTimeoutMs) {
+    HF_WARN("redis pub/sub link brought no echo within 5 s; reconnecting", {});
+    echo_ms_ = now;
+    pubsub_.drop();
+    return;
+  }
+  commands_.command({"PUBLISH", listen_channel_, std::string(redis::kEchoPayload)},
+                    [](const redisReply*) {});
 }
 
 // A name is dropped when its meta key is gone (expired or deleted). A publish that recreates

@@ -7,6 +7,7 @@
 #include "redis/history.h"
 #include "redis/keys.h"
 #include "redis/payload.h"
+#include "redis/sessions.h"
 #include "util/log.h"
 
 namespace holdfast::engine {
@@ -94,6 +95,7 @@ void RedisEngine::listen(std::string pubsub_channel,
 }
 
 void RedisEngine::pubsubReady() {
+  echo_ms_ = clock_.nowMs();
   if (!listen_channel_.empty())
     pubsub_.subscribe(listen_channel_);
   fanout_.linkReady();
@@ -136,6 +138,7 @@ std::string RedisEngine::refusal(const PublishItem& item) const {
 }
 
 void RedisEngine::publish(std::vector<PublishItem> items, PublishDone done) {
+  done = inOrder(std::move(done));
   for (size_t i = 0; i < items.size(); ++i) {
     if (std::string why = refusal(items[i]); !why.empty()) {
       PublishOutcome out;
@@ -172,6 +175,7 @@ void RedisEngine::published(PublishBatch& batch, size_t index, const redisReply*
   if (auto r = redis::parsePublish(reply, error)) {
     ++published_;
     evicted_ += r->evicted;
+    fanout_.published(channel, r->epoch, r->seq);
     batch.results[index] = Published{channel, r->epoch + "-" + std::to_string(r->seq),
                                      static_cast<size_t>(r->receivers)};
   } else if (batch.error.empty()) {
@@ -187,7 +191,7 @@ void RedisEngine::published(PublishBatch& batch, size_t index, const redisReply*
 }
 
 void RedisEngine::read(std::vector<hub::Start> starts, ReadDone done) {
-  readFrom(std::move(starts), std::move(done), true);
+  readFrom(std::move(starts), inOrder(std::move(done)), true);
 }
 
 // A channel's share answered from this node's memory. "Nothing new" only for a read that then
@@ -196,7 +200,10 @@ void RedisEngine::read(std::vector<hub::Start> starts, ReadDone done) {
 std::optional<redis::ChannelRead> RedisEngine::fromRecent(const hub::Start& start) const {
   if (start.mode != hub::Start::Mode::kCursor)
     return std::nullopt;
-  auto r = fanout_.recentRead(start.position, limits_, clock_.wallMs());
+  // A quarter of the keys' expiry: Redis renews it on every read, so a channel read only from
+  // memory for that long is read from Redis once (docs/redis.md, "Reads served by the node").
+  auto r =
+      fanout_.recentRead(start.position, limits_, clock_.wallMs(), redis::keyTtlMs(limits_) / 4);
   if (!r || (r->messages.empty() && !start.waits))
     return std::nullopt;
   return r;
@@ -240,6 +247,7 @@ void RedisEngine::readOne(const std::shared_ptr<ReadBatch>& batch, size_t index,
   if (auto r = redis::parseRead(channel, reply, error)) {
     if (r->created)
       remember(channel);
+    fanout_.answered(channel);
     batch->reads[index] = std::move(*r);
   } else if (batch->error.empty()) {
     batch->error = error;
@@ -260,8 +268,9 @@ void RedisEngine::heads(std::vector<std::string> channels, HeadsDone done) {
   std::vector<hub::Start> starts(channels.size());
   for (size_t i = 0; i < channels.size(); ++i)
     starts[i].channel = std::move(channels[i]);
-  read(std::move(starts),
-       [done = std::move(done)](hub::ReadResult r) { done(std::move(r.cursor)); });
+  readFrom(
+      std::move(starts),
+      [done = inOrder(std::move(done))](hub::ReadResult r) { done(std::move(r.cursor)); }, true);
 }
 
 void RedisEngine::subscribe(hub::Subscriber& subscriber, const hub::Cursor& from) {
@@ -289,8 +298,13 @@ void RedisEngine::catchUp(const hub::Position& after) {
 }
 
 void RedisEngine::onNotice(std::string_view pubsub, std::string_view payload) {
-  if (!listen_channel_.empty() && pubsub == listen_channel_)
+  if (!listen_channel_.empty() && pubsub == listen_channel_) {
+    if (payload == redis::kEchoPayload) {
+      echo_ms_ = clock_.nowMs();
+      return;
+    }
     return on_listen_(payload);
+  }
   auto channel = redis::channelOfPubsub(pubsub);
   auto notice = channel ? redis::parseNotice(*channel, payload) : std::nullopt;
   if (!notice) {

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "engine/engine.h"
+#include "engine/in_order.h"
 #include "hub/hub.h"
 #include "redis/fanout.h"
 #include "redis/link.h"
@@ -57,6 +58,15 @@ private:
   struct PublishBatch;
   struct ReadBatch;
 
+  // `done`, run only once every call made before it has completed (engine.h's ordering rule:
+  // reads answered from memory complete at once, the others when Redis replies).
+  template <typename T> std::function<void(T)> inOrder(std::function<void(T)> done) {
+    InOrder::Slot slot = order_.open();
+    return [this, slot, done = std::move(done)](T value) {
+      order_.complete(slot, [done, value = std::move(value)]() mutable { done(std::move(value)); });
+    };
+  }
+
   // Sends an EVALSHA; on NOSCRIPT (Redis restarted without the script cache) retries once
   // with EVAL, which also caches the script again.
   void eval(redis::Command command, redis::Link::Reply done);
@@ -69,7 +79,12 @@ private:
   std::optional<redis::ChannelRead> fromRecent(const hub::Start& start) const;
   void readOne(const std::shared_ptr<ReadBatch>& batch, size_t index, const redisReply* reply);
   void finishRead(ReadBatch& batch);
+  void describe(std::string channel, InfoDone done);
   void listed(std::vector<std::string> names, size_t limit, ListDone done);
+  // Publishes an echo on this node's own control channel each sweep; a pub/sub link that has
+  // not brought one back for kEchoTimeoutMs is dropped (a silently dead connection would
+  // otherwise leave held subscribers waiting for ever, answered "nothing new" from memory).
+  void checkPubsub(int64_t now);
   // Walks the channel list a page per call, dropping names whose keys expired, so the list
   // stays bounded even when nobody lists channels.
   void pruneList();
@@ -83,6 +98,7 @@ private:
   const util::Clock& clock_;
   util::Random& random_;
   redis::Fanout fanout_;
+  InOrder order_;
   uint64_t published_ = 0;
   uint64_t evicted_ = 0;
   uint64_t reads_from_memory_ = 0;  // channel reads answered by redis::Recent
@@ -91,6 +107,7 @@ private:
   uint64_t latency_ms_ = 0;
   std::string prune_after_;    // where pruneList() continues; empty: from the start
   std::string listen_channel_; // empty: none
+  int64_t echo_ms_ = 0;        // the pub/sub link last brought an echo back (or got ready)
   std::function<void(std::string_view)> on_listen_; // what arrives on listen_channel_
 };
 

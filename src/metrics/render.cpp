@@ -81,7 +81,7 @@ void storageRows(std::vector<Row>& rows, const Snapshot& snap) {
   const char* help = "Channel reads by where they were answered: from the messages this node "
                      "received over pub/sub, or by Redis.";
   rows.push_back({"redis.reads_from_memory", "holdfast_redis_channel_reads_total", "counter", help,
-                  label("from", "node"), h.reads_from_memory});
+                  label("from", "memory"), h.reads_from_memory});
   rows.push_back({"redis.reads_from_redis", "holdfast_redis_channel_reads_total", "counter", help,
                   label("from", "redis"), h.reads_from_storage});
 }

@@ -120,6 +120,7 @@ void Fanout::linkLost() {
     entry.second.live = false;
     entry.second.unsubscribing = false;
     entry.second.recent.clear();
+    entry.second.deleting = false; // the confirmation may be lost with the link
   }
 }
 
@@ -130,12 +131,18 @@ void Fanout::subscribed(const std::string& channel) {
   }
 }
 
+// A newer incarnation of the channel: its head restarts and the run of the old one is of no use.
+void Fanout::moveTo(Local& ch, const std::string& epoch) {
+  if (epoch == ch.epoch)
+    return;
+  ch.epoch = epoch;
+  ch.head = 0;
+  ch.recent.clear();
+}
+
 // A message of a newer incarnation moves the channel to its epoch.
 void Fanout::see(Local& ch, const hub::MessagePtr& m) {
-  if (m->epoch != ch.epoch) {
-    ch.epoch = m->epoch;
-    ch.head = 0;
-  }
+  moveTo(ch, m->epoch);
   ch.head = std::max(ch.head, m->seq);
 }
 
@@ -167,6 +174,7 @@ size_t Fanout::message(const hub::MessagePtr& m) {
   // history (a catch-up in flight is then run once more, since it may predate this message).
   see(*ch, m);
   ch->recent.push(m);
+  ch->storage_ms = clock_.nowMs();
   size_t n = deliver(*ch, m, true);
   bool behind = std::any_of(ch->subs.begin(), ch->subs.end(), [&](const auto& entry) {
     return entry.second.epoch != m->epoch || entry.second.seq < m->seq;
@@ -198,10 +206,9 @@ void Fanout::caughtUp(const std::string& channel, const hub::ReadResult& r) {
     ch->stale = true;
     return;
   }
-  if (!r.cursor.empty() && r.cursor.front().epoch != ch->epoch) {
-    ch->epoch = r.cursor.front().epoch;
-    ch->head = 0;
-  }
+  ch->storage_ms = clock_.nowMs();
+  if (!r.cursor.empty())
+    moveTo(*ch, r.cursor.front().epoch);
   for (const hub::MessagePtr& m : r.messages) {
     see(*ch, m);
     deliver(*ch, m, false);
@@ -220,6 +227,7 @@ void Fanout::deleted(const std::string& channel, const std::string& epoch) {
   if (!ch)
     return;
   ch->recent.clear();
+  ch->deleting = false;
   std::vector<hub::Subscriber*> gone;
   in_fanout_ = true;
   for (auto& [subscriber, pos] : ch->subs) {
@@ -234,11 +242,41 @@ void Fanout::deleted(const std::string& channel, const std::string& epoch) {
 }
 
 std::optional<ChannelRead> Fanout::recentRead(const hub::Position& after, const hub::Limits& limits,
-                                              int64_t now_ms) const {
+                                              int64_t now_ms, int64_t max_quiet_ms) const {
   auto it = channels_.find(after.channel);
-  if (it == channels_.end() || !it->second.live || it->second.unsubscribing)
+  if (it == channels_.end())
     return std::nullopt;
-  return it->second.recent.readAfter(after, it->second.head, limits, now_ms);
+  const Local& ch = it->second;
+  if (!ch.live || ch.unsubscribing || ch.deleting || after.epoch != ch.epoch || ch.storage_ms < 0 ||
+      clock_.nowMs() - ch.storage_ms > max_quiet_ms)
+    return std::nullopt;
+  return ch.recent.readAfter(after, ch.head, limits, now_ms);
+}
+
+void Fanout::answered(const std::string& channel) {
+  if (Local* ch = find(channel))
+    ch->storage_ms = clock_.nowMs();
+}
+
+void Fanout::published(const std::string& channel, const std::string& epoch, uint64_t seq) {
+  Local* ch = find(channel);
+  if (!ch)
+    return;
+  moveTo(*ch, epoch);
+  ch->head = std::max(ch->head, seq);
+  ch->storage_ms = clock_.nowMs();
+}
+
+void Fanout::deleting(const std::string& channel) {
+  if (Local* ch = find(channel)) {
+    ch->deleting = true;
+    ch->recent.clear();
+  }
+}
+
+void Fanout::deleteRefused(const std::string& channel) {
+  if (Local* ch = find(channel))
+    ch->deleting = false;
 }
 
 void Fanout::retry() {

@@ -1,12 +1,13 @@
 // This node's half of fan-out over Redis: which local subscribers are on which channel (indexed
 // both ways), the position each has been given, when the node must SUBSCRIBE / UNSUBSCRIBE the
-// channel's pub/sub channel (only while it has local subscribers), and when a subscriber must be
-// caught up from history. Pure: the engine carries out the actions.
+// channel's pub/sub channel (while it has local subscribers, and a linger after), when a
+// subscriber must be caught up from history, and which reads the node can answer from the
+// messages pub/sub brought (redis::Recent). Pure: the engine carries out the actions.
 //
 // When the last local subscriber of a channel leaves, the subscription lingers for `linger_ms`
 // (a long-poll client is usually back at once: without it every poll cycle would cost an
 // UNSUBSCRIBE, a SUBSCRIBE and a catch-up read) while the node keeps following the channel's
-// head; sweep() then UNSUBSCRIBEs it. A linger of 0 unsubscribes at once. Until Redis confirms
+// head; retry() then UNSUBSCRIBEs it. A linger of 0 unsubscribes at once. Until Redis confirms
 // an UNSUBSCRIBE, a new subscriber waits and the channel is SUBSCRIBEd again afterwards.
 // (Sending SUBSCRIBE while an UNSUBSCRIBE of the same channel is in flight would let the late
 // unsubscribe confirmation cancel the new subscription in hiredis.) While a channel lingers,
@@ -79,9 +80,21 @@ public:
   void retry();
 
   // A client's read after `after` answered from the messages this node received over its live
-  // subscription (redis::Recent), or nullopt when Redis must answer it.
+  // subscription (redis::Recent), or nullopt when Redis must answer it: also when Redis has not
+  // answered anything about the channel for `max_quiet_ms` (a read renews the channel's keys'
+  // expiry; answers from memory alone would let them expire under waiting readers), or while a
+  // delete this node sent is not confirmed over pub/sub. `now_ms` is wall time (message ages).
   std::optional<ChannelRead> recentRead(const hub::Position& after, const hub::Limits& limits,
-                                        int64_t now_ms) const;
+                                        int64_t now_ms, int64_t max_quiet_ms) const;
+  // Redis answered a read of the channel (its keys' expiry was renewed).
+  void answered(const std::string& channel);
+  // This node's publish got `epoch`/`seq`: the head is at least there (reads wait for the
+  // pub/sub copy, or ask Redis, rather than answer without it).
+  void published(const std::string& channel, const std::string& epoch, uint64_t seq);
+  // This node asked Redis to delete the channel: no answers from memory until the deletion
+  // arrives over pub/sub (deleted) or, if Redis found nothing to delete, deleteRefused.
+  void deleting(const std::string& channel);
+  void deleteRefused(const std::string& channel);
 
   // Channels this node is on (with subscribers, lingering, or waiting for an UNSUBSCRIBE to
   // complete).
@@ -105,6 +118,8 @@ private:
     bool unsubscribing = false; // UNSUBSCRIBE sent, confirmation pending
     int64_t idle_since_ms = -1; // the last subscriber left then (lingering); -1: not idle
     Recent recent;              // what pub/sub brought since the subscription became live
+    int64_t storage_ms = -1;    // Redis last told this node about the channel (monotonic)
+    bool deleting = false;      // a delete this node sent is not confirmed yet
   };
 
   static uint64_t effective(const Local& ch, const Pos& p) {
@@ -112,6 +127,7 @@ private:
   }
   Local* find(const std::string& channel);
   void see(Local& ch, const hub::MessagePtr& m);
+  void moveTo(Local& ch, const std::string& epoch);
   size_t deliver(Local& ch, const hub::MessagePtr& m, bool only_next);
   void startCatchUp(Local& ch);
   void unindex(hub::Subscriber& s, const std::string& channel);

@@ -34,7 +34,8 @@ public:
 
   // The read after `after` (a cursor in this channel) as the read script would answer it, when
   // the run holds every message from after.seq + 1 to `head` and none of them is past
-  // `limits` at wall time `now_ms`; nullopt when Redis must be asked.
+  // `limits` at wall time `now_ms`; nullopt when Redis must be asked. (`first` is then the
+  // run's oldest seq, not Redis's: no gap is possible for such a cursor, so it is not shown.)
   std::optional<ChannelRead> readAfter(const hub::Position& after, uint64_t head,
                                        const hub::Limits& limits, int64_t now_ms) const;
 

@@ -11,6 +11,8 @@
 //   "C\nID"               close          "X\nID"            superseded
 //   "S\nID\nCURSOR"       subscribe (channels at their heads)
 //   "U\nID\nCH1,CH2"      unsubscribe
+//   "E"                   echo: a node publishes it to its own channel to prove its pub/sub
+//                         link alive (engine::RedisEngine::checkPubsub); never a command
 #pragma once
 
 #include <cstdint>
@@ -24,6 +26,8 @@
 #include "session/directory.h"
 
 namespace holdfast::redis {
+
+inline constexpr std::string_view kEchoPayload = "E";
 
 std::string sessionKey(std::string_view id);
 std::string nodeChannel(std::string_view node);

@@ -568,41 +568,40 @@ def test_channel_keys_expire_and_reads_write_nothing(cluster):
 
 
 def test_reads_near_the_head_are_answered_from_the_nodes_memory(cluster):
-    """docs/redis.md, "Reads served by the node": a long-poll coming back at or near the head is
-    answered from the messages A's live subscription brought; a plain poll at the head, which
-    does not wait, still asks Redis; every answer is the same as Redis would give."""
+    """docs/redis.md, "Reads served by the node": with a stream keeping A subscribed, a
+    long-poll coming back near the head is answered from the messages A's pub/sub brought, the
+    same answer Redis gives B; at the head a plain poll (which does not wait) asks Redis and a
+    waiting long-poll is held from memory."""
     _, a, b = cluster
 
     def reads():
         r = a.stats()["redis"]
         return r["reads_from_memory"], r["reads_from_redis"]
 
-    cursor = a.sub("mem", "transport=poll").json()["cursor"]
-    held = in_background(lambda: a.sub("mem", "cursor=" + cursor, timeout=10))
-    a.wait_held(1)
-    first = b.publish("mem", 1).json()["id"]
-    after_first = held().json()
-    assert [m["id"] for m in after_first["messages"]] == [first]
-    # A's subscription is live now (and lingers): 2 reaches A over pub/sub.
-    second = b.publish("mem", 2).json()["id"]
-
-    def from_memory():
+    stream = Stream(a, "mem")
+    try:
+        stream.wait_for("hello")
+        a.wait_held(1)
+        first = b.publish("mem", 1).json()["id"]
+        second = b.publish("mem", 2).json()["id"]
+        stream.wait_for('"id":"%s"' % second)  # 2 reached A over pub/sub
+        after_first = "mem:" + first
         memory, redis = reads()
-        body = a.sub("mem", "transport=longpoll&cursor=" + after_first["cursor"],
-                     timeout=10).json()
-        assert [m["id"] for m in body["messages"]] == [second]  # never short, from either
-        got = reads()
-        assert got[0] + got[1] == memory + redis + 1
-        return body if got[0] == memory + 1 else None
-
-    at_head = harness.wait_until(from_memory, 3, what="a read answered from A's memory")
-    # At the head: a plain poll asks Redis; a waiting long-poll is held from memory.
-    memory, redis = reads()
-    polled = a.sub("mem", "transport=poll&cursor=" + at_head["cursor"]).json()
-    assert polled["messages"] == []
-    assert reads() == (memory, redis + 1)
-    held = in_background(lambda: a.sub("mem", "cursor=" + at_head["cursor"], timeout=10))
-    a.wait_held(1)
-    assert reads() == (memory + 1, redis + 1)
-    third = b.publish("mem", 3).json()["id"]
-    assert [m["id"] for m in held().json()["messages"]] == [third]
+        held = a.sub("mem", "transport=longpoll&cursor=" + after_first, timeout=10).json()
+        assert reads() == (memory + 1, redis)
+        # B has no subscriber on the channel: Redis answers it, and the same way.
+        polled = b.sub("mem", "transport=poll&cursor=" + after_first).json()
+        assert [m["id"] for m in held["messages"]] == [second]
+        assert held["messages"] == polled["messages"] and held["cursor"] == polled["cursor"]
+        assert not held.get("gap") and not polled.get("gap")
+        # At the head: a plain poll asks Redis; a waiting long-poll is held from memory.
+        at_head = held["cursor"]
+        assert a.sub("mem", "transport=poll&cursor=" + at_head).json()["messages"] == []
+        assert reads() == (memory + 1, redis + 1)
+        waiting = in_background(lambda: a.sub("mem", "cursor=" + at_head, timeout=10))
+        a.wait_held(2)
+        assert reads() == (memory + 2, redis + 1)
+        third = b.publish("mem", 3).json()["id"]
+        assert [m["id"] for m in waiting().json()["messages"]] == [third]
+    finally:
+        stream.close()

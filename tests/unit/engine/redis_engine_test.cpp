@@ -1,6 +1,7 @@
 // The Redis engine over fake links: what it sends, and what it makes of the replies.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <deque>
 
 #include "../redis/reply_builder.h"
@@ -281,4 +282,106 @@ TEST_CASE("redis engine: a cursor read the node holds in memory skips Redis", "[
   CHECK(stats.storage->reads_from_storage == 3); // the catch-up and the two reads
   rig.pubsub.drop();                             // pub/sub lost: nothing is answered from memory
   CHECK_FALSE(cursorRead(2));
+}
+
+namespace {
+
+// A rig whose node is subscribed to "ch" with pub/sub having brought EP-1..EP-3.
+struct LiveRig : Rig {
+  Recorder sub;
+  LiveRig() {
+    engine.subscribe(sub, {{"ch", "EP", 0}});
+    pubsub.hooks.subscribed("holdfast:{ch}:pub");
+    commands.reply(readReply(0, 1, 1, {}));
+    std::string now = std::to_string(clock.wallMs());
+    for (std::string seq : {"1", "2", "3"})
+      pubsub.hooks.message("holdfast:{ch}:pub",
+                           "M\nEP\n" + seq + "\nmessage\n" + now + "\n1\n" + seq);
+  }
+  static hub::Start after(std::string channel, uint64_t seq) {
+    hub::Start s;
+    s.channel = channel;
+    s.mode = hub::Start::Mode::kCursor;
+    s.position = {std::move(channel), "EP", seq};
+    return s;
+  }
+};
+
+} // namespace
+
+TEST_CASE("redis engine: answers from memory keep the order of the calls", "[redis]") {
+  LiveRig rig;
+  std::vector<std::string> log;
+  // A read of another channel goes to Redis first; the memory answer made after it waits.
+  rig.engine.read({LiveRig::after("other", 0)}, [&](hub::ReadResult) { log.push_back("other"); });
+  rig.engine.read({LiveRig::after("ch", 1)}, [&](hub::ReadResult r) {
+    log.push_back("ch");
+    CHECK(r.messages.size() == 2);
+  });
+  CHECK(log.empty());
+  rig.commands.reply(readReply(0, 1, 1, {}));
+  CHECK(log == std::vector<std::string>{"other", "ch"});
+}
+
+TEST_CASE("redis engine: one read mixing channels from memory and from Redis", "[redis]") {
+  LiveRig rig;
+  std::optional<hub::ReadResult> got;
+  rig.engine.read({LiveRig::after("ch", 2), LiveRig::after("other", 0)},
+                  [&](hub::ReadResult r) { got = std::move(r); });
+  REQUIRE(rig.commands.sent.size() == 1); // only "other" is asked of Redis
+  CHECK(rig.commands.sent.front().args[3] == "holdfast:{other}:meta");
+  rig.commands.reply(readReply(1, 1, 1, {entry(1, "x")}));
+  REQUIRE(got);
+  CHECK(got->messages.size() == 2);
+  CHECK(hub::formatCursor(got->cursor) == "ch:EP-3,other:EP-1");
+  CHECK(got->gaps.empty());
+}
+
+TEST_CASE("redis engine: no answer from memory during this node's delete or publish", "[redis]") {
+  LiveRig rig;
+  std::vector<hub::ReadResult> got;
+  auto read = [&] {
+    size_t before = got.size();
+    rig.engine.read({LiveRig::after("ch", 2)}, [&](hub::ReadResult r) { got.push_back(r); });
+    return got.size() > before;
+  };
+  CHECK(read());
+  rig.engine.remove("ch", [](engine::RemoveOutcome) {});
+  CHECK_FALSE(read());                  // asked of Redis, behind the delete
+  rig.commands.reply(Node::integer(1)); // deleted (a ZREM of the list follows the read)
+  rig.commands.reply(readReply(0, 1, 1, {}));
+  rig.pubsub.hooks.message("holdfast:{ch}:pub", "D\nEP");
+  CHECK(rig.sub.ids.size() == 3);
+  // This node's publish of 4: until its pub/sub copy arrives, reads ask Redis.
+  LiveRig again;
+  publishOne(again, publishReply(4, 1));
+  std::vector<hub::ReadResult> more;
+  again.engine.read({LiveRig::after("ch", 2)}, [&](hub::ReadResult r) { more.push_back(r); });
+  CHECK(more.empty());
+  CHECK(again.commands.sent.size() == 1);
+}
+
+TEST_CASE("redis engine: a pub/sub link that brings no echo back is dropped", "[redis]") {
+  Rig rig;
+  rig.engine.listen("holdfast:node:{n1}:ctl", [](std::string_view) {});
+  auto sweep = [&] { // answers the sweep's PING and PUBLISH (commands link healthy)
+    rig.engine.sweep();
+    std::vector<std::vector<std::string>> sent;
+    while (!rig.commands.sent.empty()) {
+      sent.push_back(rig.commands.sent.front().args);
+      rig.commands.reply(Node::str("PONG"));
+    }
+    return sent;
+  };
+  auto sent = sweep();
+  CHECK(std::find(sent.begin(), sent.end(),
+                  std::vector<std::string>{"PUBLISH", "holdfast:node:{n1}:ctl", "E"}) !=
+        sent.end());
+  rig.pubsub.hooks.message("holdfast:node:{n1}:ctl", "E");
+  rig.clock.advance(4000);
+  sweep();
+  CHECK(rig.pubsub.ready());
+  rig.clock.advance(2000); // 6 s since the echo
+  sweep();
+  CHECK_FALSE(rig.pubsub.ready());
 }

@@ -249,3 +249,75 @@ TEST_CASE("redis fanout: a lost link forgets lingering channels", "[redis]") {
   h.fanout.linkReady();
   CHECK(h.log == std::vector<std::string>{"sub ch"}); // not subscribed again
 }
+
+namespace {
+
+// A live channel whose run holds 1..3 (epoch E) and whose subscriber is at 3.
+struct LiveRun {
+  Harness h{2000};
+  Recorder a;
+  hub::Limits limits;
+  int64_t quiet = 60'000;
+  LiveRun() {
+    h.fanout.linkReady();
+    h.fanout.add(a, {"ch", "E", 0});
+    h.fanout.subscribed("ch");
+    h.fanout.caughtUp("ch", history({}, 0));
+    for (uint64_t s = 1; s <= 3; ++s)
+      h.fanout.message(msg(s, "E"));
+  }
+  std::optional<redis::ChannelRead> read(uint64_t after, std::string epoch = "E") {
+    return h.fanout.recentRead({"ch", std::move(epoch), after}, limits, 0, quiet);
+  }
+};
+
+} // namespace
+
+TEST_CASE("redis fanout: reads from the node's run, and when they must go to Redis", "[redis]") {
+  LiveRun r;
+  REQUIRE(r.read(1));
+  CHECK(r.read(1)->messages.size() == 2);
+  CHECK_FALSE(r.read(1, "F")); // another epoch
+  // Quiet for longer than allowed: Redis must renew the keys' expiry.
+  r.h.clock.advance(r.quiet + 1);
+  CHECK_FALSE(r.read(1));
+  r.h.fanout.answered("ch");
+  CHECK(r.read(1));
+  // This node's own publish of 4: wait for its pub/sub copy.
+  r.h.fanout.published("ch", "E", 4);
+  CHECK_FALSE(r.read(1));
+  r.h.fanout.message(msg(4, "E"));
+  REQUIRE(r.read(1));
+  CHECK(r.read(1)->messages.size() == 3);
+  // A delete this node sent: nothing from memory until it is confirmed.
+  r.h.fanout.deleting("ch");
+  CHECK_FALSE(r.read(1));
+  r.h.fanout.deleteRefused("ch"); // Redis had nothing to delete; but the run was dropped
+  CHECK_FALSE(r.read(1));
+  r.h.fanout.message(msg(5, "E"));
+  CHECK(r.read(4));
+}
+
+TEST_CASE("redis fanout: a catch-up that finds a new epoch drops the run", "[redis]") {
+  LiveRun r;
+  r.h.fanout.message(msg(5, "E")); // 4 skipped: a catch-up starts, the run restarts at 5
+  CHECK(r.read(4));
+  r.h.fanout.caughtUp("ch", history({1}, 1, "F")); // Redis lost the channel: epoch F
+  CHECK_FALSE(r.read(4));
+  CHECK_FALSE(r.read(0, "F")); // the run held E's messages only; F's come from Redis
+  r.h.fanout.message(msg(2, "F"));
+  CHECK(r.read(1, "F"));
+}
+
+TEST_CASE("redis fanout: a confirmed deletion and a lost link drop the run", "[redis]") {
+  LiveRun r;
+  r.h.fanout.deleting("ch");
+  r.h.fanout.deleted("ch", "E");
+  CHECK_FALSE(r.read(1));
+  LiveRun s;
+  s.h.fanout.linkLost();
+  CHECK_FALSE(s.read(1));
+  s.h.fanout.linkReady();
+  s.h.fanout.subscribed("ch");
+  CHECK_FALSE(s.read(1)); // live again, but the run starts over
+}
