@@ -202,8 +202,8 @@ std::optional<redis::ChannelRead> RedisEngine::fromRecent(const hub::Start& star
     return std::nullopt;
   // A quarter of the keys' expiry: Redis renews it on every read, so a channel read only from
   // memory for that long is read from Redis once (docs/redis.md, "Reads served by the node").
-  auto r =
-      fanout_.recentRead(start.position, limits_, clock_.wallMs(), redis::keyTtlMs(limits_) / 4);
+  auto r = fanout_.recentRead(start.position, limits_, clock_.wallMs(),
+                              redis::keyTtlMs(limits_) / 4, start.waits);
   if (!r || (r->messages.empty() && !start.waits))
     return std::nullopt;
   return r;

@@ -137,6 +137,7 @@ void Fanout::moveTo(Local& ch, const std::string& epoch) {
     return;
   ch.epoch = epoch;
   ch.head = 0;
+  ch.own_head = 0;
   ch.recent.clear();
 }
 
@@ -242,7 +243,8 @@ void Fanout::deleted(const std::string& channel, const std::string& epoch) {
 }
 
 std::optional<ChannelRead> Fanout::recentRead(const hub::Position& after, const hub::Limits& limits,
-                                              int64_t now_ms, int64_t max_quiet_ms) const {
+                                              int64_t now_ms, int64_t max_quiet_ms,
+                                              bool waits) const {
   auto it = channels_.find(after.channel);
   if (it == channels_.end())
     return std::nullopt;
@@ -250,7 +252,8 @@ std::optional<ChannelRead> Fanout::recentRead(const hub::Position& after, const 
   if (!ch.live || ch.unsubscribing || ch.deleting || after.epoch != ch.epoch || ch.storage_ms < 0 ||
       clock_.nowMs() - ch.storage_ms > max_quiet_ms)
     return std::nullopt;
-  return ch.recent.readAfter(after, ch.head, limits, now_ms);
+  uint64_t head = waits ? ch.head : std::max(ch.head, ch.own_head);
+  return ch.recent.readAfter(after, head, limits, now_ms);
 }
 
 void Fanout::answered(const std::string& channel) {
@@ -263,7 +266,7 @@ void Fanout::published(const std::string& channel, const std::string& epoch, uin
   if (!ch)
     return;
   moveTo(*ch, epoch);
-  ch->head = std::max(ch->head, seq);
+  ch->own_head = std::max(ch->own_head, seq);
   ch->storage_ms = clock_.nowMs();
 }
 

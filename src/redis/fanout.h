@@ -83,13 +83,16 @@ public:
   // subscription (redis::Recent), or nullopt when Redis must answer it: also when Redis has not
   // answered anything about the channel for `max_quiet_ms` (a read renews the channel's keys'
   // expiry; answers from memory alone would let them expire under waiting readers), or while a
-  // delete this node sent is not confirmed over pub/sub. `now_ms` is wall time (message ages).
+  // delete this node sent is not confirmed over pub/sub. `now_ms` is wall time (message ages);
+  // `waits`: the request is held when nothing is new (hub::Start::waits, see published()).
   std::optional<ChannelRead> recentRead(const hub::Position& after, const hub::Limits& limits,
-                                        int64_t now_ms, int64_t max_quiet_ms) const;
+                                        int64_t now_ms, int64_t max_quiet_ms, bool waits) const;
   // Redis answered a read of the channel (its keys' expiry was renewed).
   void answered(const std::string& channel);
-  // This node's publish got `epoch`/`seq`: the head is at least there (reads wait for the
-  // pub/sub copy, or ask Redis, rather than answer without it).
+  // This node's publish got `epoch`/`seq`: a read that does not wait (`waits` false above) is
+  // not answered from memory without it (it asks Redis until the pub/sub copy arrived), so a
+  // piggyback read after a publish is never behind it. A waiting read may be: it gets the
+  // message through its subscription.
   void published(const std::string& channel, const std::string& epoch, uint64_t seq);
   // This node asked Redis to delete the channel: no answers from memory until the deletion
   // arrives over pub/sub (deleted) or, if Redis found nothing to delete, deleteRefused.
@@ -119,6 +122,7 @@ private:
     int64_t idle_since_ms = -1; // the last subscriber left then (lingering); -1: not idle
     Recent recent;              // what pub/sub brought since the subscription became live
     int64_t storage_ms = -1;    // Redis last told this node about the channel (monotonic)
+    uint64_t own_head = 0;      // highest seq of this node's own publishes in `epoch`
     bool deleting = false;      // a delete this node sent is not confirmed yet
   };
 

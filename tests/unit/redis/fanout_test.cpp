@@ -266,8 +266,9 @@ struct LiveRun {
     for (uint64_t s = 1; s <= 3; ++s)
       h.fanout.message(msg(s, "E"));
   }
-  std::optional<redis::ChannelRead> read(uint64_t after, std::string epoch = "E") {
-    return h.fanout.recentRead({"ch", std::move(epoch), after}, limits, 0, quiet);
+  std::optional<redis::ChannelRead> read(uint64_t after, std::string epoch = "E",
+                                         bool waits = false) {
+    return h.fanout.recentRead({"ch", std::move(epoch), after}, limits, 0, quiet, waits);
   }
 };
 
@@ -283,9 +284,12 @@ TEST_CASE("redis fanout: reads from the node's run, and when they must go to Red
   CHECK_FALSE(r.read(1));
   r.h.fanout.answered("ch");
   CHECK(r.read(1));
-  // This node's own publish of 4: wait for its pub/sub copy.
+  // This node's own publish of 4: a read that does not wait waits for its pub/sub copy; one
+  // that waits gets 4 through its subscription anyway.
   r.h.fanout.published("ch", "E", 4);
   CHECK_FALSE(r.read(1));
+  REQUIRE(r.read(1, "E", true));
+  CHECK(r.read(1, "E", true)->messages.size() == 2);
   r.h.fanout.message(msg(4, "E"));
   REQUIRE(r.read(1));
   CHECK(r.read(1)->messages.size() == 3);
