@@ -166,18 +166,24 @@ void RedisEngine::sweep() {
     pruneList();
 }
 
+// Overdue at two sweeps in a row before the link is dropped: after the event loop stalled, the
+// first sweep may run before the echo waiting in the socket is read.
 void RedisEngine::checkPubsub(int64_t now) {
-  if (listen_channel_.empty() || !pubsub_.ready())
-    return;
+  if (!listening_ || !pubsub_.ready())
+    return; // no SUBSCRIBE of the node's channel confirmed (yet): no echo could come back
   if (!commands_.ready()) {
     echo_ms_ = now; // no echo can be sent: the silence says nothing about pub/sub
     return;
   }
   if (now - echo_ms_ > kEchoTimeoutMs) {
-    HF_WARN("redis pub/sub link brought no echo within 5 s; reconnecting", {});
-    echo_ms_ = now;
-    pubsub_.drop();
-    return;
+    if (echo_overdue_) {
+      HF_WARN("redis pub/sub link brought no echo within 5 s; reconnecting", {});
+      echo_ms_ = now;
+      echo_overdue_ = false;
+      pubsub_.drop();
+      return;
+    }
+    echo_overdue_ = true;
   }
   commands_.command({"PUBLISH", listen_channel_, std::string(redis::kEchoPayload)},
                     [](const redisReply*) {});

@@ -74,10 +74,16 @@ void RedisEngine::start() {
                       {},
                       {}});
   pubsub_.setHooks(
-      {[this] { pubsubReady(); }, [this] { fanout_.linkLost(); },
+      {[this] { pubsubReady(); },
+       [this] {
+         listening_ = false;
+         fanout_.linkLost();
+       },
        [this](std::string_view name) {
          if (auto ch = redis::channelOfPubsub(name))
            fanout_.subscribed(*ch);
+         else if (!listen_channel_.empty() && name == listen_channel_)
+           listening_ = true; // echoes can come back from now on
        },
        [this](std::string_view name) {
          if (auto ch = redis::channelOfPubsub(name))
@@ -96,6 +102,7 @@ void RedisEngine::listen(std::string pubsub_channel,
 
 void RedisEngine::pubsubReady() {
   echo_ms_ = clock_.nowMs();
+  echo_overdue_ = false;
   if (!listen_channel_.empty())
     pubsub_.subscribe(listen_channel_);
   fanout_.linkReady();
@@ -139,6 +146,8 @@ std::string RedisEngine::refusal(const PublishItem& item) const {
 
 void RedisEngine::publish(std::vector<PublishItem> items, PublishDone done) {
   done = inOrder(std::move(done));
+  if (items.empty())
+    return done(PublishOutcome{}); // nothing to store: no reply would ever complete the call
   for (size_t i = 0; i < items.size(); ++i) {
     if (std::string why = refusal(items[i]); !why.empty()) {
       PublishOutcome out;
@@ -301,6 +310,7 @@ void RedisEngine::onNotice(std::string_view pubsub, std::string_view payload) {
   if (!listen_channel_.empty() && pubsub == listen_channel_) {
     if (payload == redis::kEchoPayload) {
       echo_ms_ = clock_.nowMs();
+      echo_overdue_ = false;
       return;
     }
     return on_listen_(payload);

@@ -8,7 +8,8 @@
 //
 // Ownership: uses two links owned by the caller that outlive the engine (one for commands, one
 // in pub/sub mode), and the clock and random source. Never blocks: every call completes from
-// a link callback on the event loop (or at once when Redis is unreachable).
+// a link callback on the event loop, or at once (Redis unreachable, a read answered from
+// memory) once every call made before it has completed (engine::InOrder).
 #pragma once
 
 #include <functional>
@@ -81,9 +82,10 @@ private:
   void finishRead(ReadBatch& batch);
   void describe(std::string channel, InfoDone done);
   void listed(std::vector<std::string> names, size_t limit, ListDone done);
-  // Publishes an echo on this node's own control channel each sweep; a pub/sub link that has
-  // not brought one back for kEchoTimeoutMs is dropped (a silently dead connection would
-  // otherwise leave held subscribers waiting for ever, answered "nothing new" from memory).
+  // Publishes an echo on this node's own control channel each sweep once its SUBSCRIBE is
+  // confirmed; a pub/sub link that has not brought one back for kEchoTimeoutMs at two sweeps
+  // in a row is dropped (a silently dead connection would otherwise leave held subscribers
+  // waiting for ever, answered "nothing new" from memory).
   void checkPubsub(int64_t now);
   // Walks the channel list a page per call, dropping names whose keys expired, so the list
   // stays bounded even when nobody lists channels.
@@ -108,6 +110,8 @@ private:
   std::string prune_after_;    // where pruneList() continues; empty: from the start
   std::string listen_channel_; // empty: none
   int64_t echo_ms_ = 0;        // the pub/sub link last brought an echo back (or got ready)
+  bool echo_overdue_ = false;  // the last sweep found the echo overdue
+  bool listening_ = false;     // the SUBSCRIBE of listen_channel_ is confirmed on this link
   std::function<void(std::string_view)> on_listen_; // what arrives on listen_channel_
 };
 

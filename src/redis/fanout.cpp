@@ -120,13 +120,16 @@ void Fanout::linkLost() {
     entry.second.live = false;
     entry.second.unsubscribing = false;
     entry.second.recent.clear();
-    entry.second.deleting = false; // the confirmation may be lost with the link
+    entry.second.deletes = 0; // the confirmation may be lost with the link
   }
 }
 
+// A subscription confirmed after a delete this node sent carries only what was published after
+// it (and the catch-up reads Redis): nothing of the deleted incarnation can reach the run.
 void Fanout::subscribed(const std::string& channel) {
   if (Local* ch = find(channel)) {
     ch->live = true;
+    ch->deletes = 0;
     startCatchUp(*ch);
   }
 }
@@ -228,7 +231,7 @@ void Fanout::deleted(const std::string& channel, const std::string& epoch) {
   if (!ch)
     return;
   ch->recent.clear();
-  ch->deleting = false;
+  ch->deletes = 0;
   std::vector<hub::Subscriber*> gone;
   in_fanout_ = true;
   for (auto& [subscriber, pos] : ch->subs) {
@@ -249,8 +252,8 @@ std::optional<ChannelRead> Fanout::recentRead(const hub::Position& after, const 
   if (it == channels_.end())
     return std::nullopt;
   const Local& ch = it->second;
-  if (!ch.live || ch.unsubscribing || ch.deleting || after.epoch != ch.epoch || ch.storage_ms < 0 ||
-      clock_.nowMs() - ch.storage_ms > max_quiet_ms)
+  if (!ch.live || ch.unsubscribing || ch.deletes > 0 || after.epoch != ch.epoch ||
+      ch.storage_ms < 0 || clock_.nowMs() - ch.storage_ms > max_quiet_ms)
     return std::nullopt;
   uint64_t head = waits ? ch.head : std::max(ch.head, ch.own_head);
   return ch.recent.readAfter(after, head, limits, now_ms);
@@ -272,14 +275,14 @@ void Fanout::published(const std::string& channel, const std::string& epoch, uin
 
 void Fanout::deleting(const std::string& channel) {
   if (Local* ch = find(channel)) {
-    ch->deleting = true;
+    ++ch->deletes;
     ch->recent.clear();
   }
 }
 
 void Fanout::deleteRefused(const std::string& channel) {
-  if (Local* ch = find(channel))
-    ch->deleting = false;
+  if (Local* ch = find(channel); ch && ch->deletes > 0)
+    --ch->deletes;
 }
 
 void Fanout::retry() {

@@ -95,7 +95,8 @@ public:
   // message through its subscription.
   void published(const std::string& channel, const std::string& epoch, uint64_t seq);
   // This node asked Redis to delete the channel: no answers from memory until the deletion
-  // arrives over pub/sub (deleted) or, if Redis found nothing to delete, deleteRefused.
+  // arrives over pub/sub (deleted), Redis found nothing to delete or failed (deleteRefused,
+  // once per delete), the link is lost, or a SUBSCRIBE of the channel is confirmed.
   void deleting(const std::string& channel);
   void deleteRefused(const std::string& channel);
 
@@ -123,7 +124,7 @@ private:
     Recent recent;              // what pub/sub brought since the subscription became live
     int64_t storage_ms = -1;    // Redis last told this node about the channel (monotonic)
     uint64_t own_head = 0;      // highest seq of this node's own publishes in `epoch`
-    bool deleting = false;      // a delete this node sent is not confirmed yet
+    int deletes = 0;            // deletes this node sent, not confirmed yet
   };
 
   static uint64_t effective(const Local& ch, const Pos& p) {

@@ -373,15 +373,34 @@ TEST_CASE("redis engine: a pub/sub link that brings no echo back is dropped", "[
     }
     return sent;
   };
-  auto sent = sweep();
-  CHECK(std::find(sent.begin(), sent.end(),
-                  std::vector<std::string>{"PUBLISH", "holdfast:node:{n1}:ctl", "E"}) !=
-        sent.end());
+  const std::vector<std::string> echo{"PUBLISH", "holdfast:node:{n1}:ctl", "E"};
+  auto sent = sweep(); // the node's channel is not subscribed yet: no echo could come back
+  CHECK(std::find(sent.begin(), sent.end(), echo) == sent.end());
+  rig.pubsub.hooks.subscribed("holdfast:node:{n1}:ctl");
+  sent = sweep();
+  CHECK(std::find(sent.begin(), sent.end(), echo) != sent.end());
   rig.pubsub.hooks.message("holdfast:node:{n1}:ctl", "E");
   rig.clock.advance(4000);
   sweep();
   CHECK(rig.pubsub.ready());
-  rig.clock.advance(2000); // 6 s since the echo
+  rig.clock.advance(2000); // 6 s since the echo: overdue once (the loop may have stalled)
+  sweep();
+  CHECK(rig.pubsub.ready());
+  rig.clock.advance(1000); // still overdue at the next sweep
   sweep();
   CHECK_FALSE(rig.pubsub.ready());
+}
+
+TEST_CASE("redis engine: a publish of no items completes", "[redis]") {
+  Rig rig;
+  std::vector<std::string> log;
+  rig.engine.publish({}, [&](engine::PublishOutcome o) {
+    CHECK(o.results.empty());
+    log.push_back("empty");
+  });
+  hub::Start s;
+  s.channel = "x";
+  rig.engine.read({s}, [&](hub::ReadResult) { log.push_back("read"); });
+  rig.commands.reply(readReply(0, 1, 1, {}));
+  CHECK(log == std::vector<std::string>{"empty", "read"}); // and does not hold up later calls
 }
