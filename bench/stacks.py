@@ -150,15 +150,20 @@ class HoldfastStack:
             self.stop()  # never leave a half-started stack behind
             raise
 
-    def _start(self):
-        ctl, data = os.path.join(self.dir, "control.sock"), os.path.join(self.dir, "data.sock")
-        args = [self.bin, "--control", "unix:" + ctl, "--data", "unix:" + data,
+    def spawn_holdfast(self, d, extra=()):
+        """One holdfast with its sockets and output in folder d and the benchmark's settings."""
+        args = [self.bin, "--control", "unix:" + os.path.join(d, "control.sock"),
+                "--data", "unix:" + os.path.join(d, "data.sock"),
                 "--publish-key", KEY, "--buffer-messages", str(BUFFER_MESSAGES),
                 "--buffer-age", str(BUFFER_AGE), "--poll-timeout", str(POLL_TIMEOUT),
-                "--log-level", "warn"] + self.extra
-        self.hf = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                   stdout=open(os.path.join(self.dir, "holdfast.out"), "wb"),
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                "--log-level", "warn"] + list(extra) + self.extra
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                stdout=open(os.path.join(d, "holdfast.out"), "wb"),
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _start(self):
+        ctl, data = os.path.join(self.dir, "control.sock"), os.path.join(self.dir, "data.sock")
+        self.hf = self.spawn_holdfast(self.dir)
         if not wait_until(lambda: os.path.exists(ctl) and os.path.exists(data), 10):
             raise RuntimeError("holdfast did not start: %s" % self.tail("holdfast.out"))
         docroot = os.path.join(self.dir, "docroot")
@@ -174,11 +179,16 @@ class HoldfastStack:
         ldir = os.path.join(self.deploy, "lighttpd")
         frag = render(os.path.join(ldir, "holdfast.conf"), os.path.join(self.dir, "holdfast.conf"),
                       {"CONTROL_SOCKET": ctl, "DATA_SOCKET": data})
+        return self.spawn_lighttpd(frag, docroot, 2)
+
+    def spawn_lighttpd(self, frag, docroot, workers):
+        """deploy/lighttpd/lighttpd.conf including the rendered fragment `frag`."""
         max_fds = min(20000, hard_nofile())
-        conf = render(os.path.join(ldir, "lighttpd.conf"), os.path.join(self.dir, "lighttpd.conf"),
+        conf = render(os.path.join(self.deploy, "lighttpd", "lighttpd.conf"),
+                      os.path.join(self.dir, "lighttpd.conf"),
                       {"PORT": self.port, "DOCROOT": docroot, "TMPDIR": self.dir,
                        "HOLDFAST_CONF": frag, "MAX_FDS": max_fds,
-                       "MAX_CONNECTIONS": max_fds // 2, "MAX_WORKER": 2})
+                       "MAX_CONNECTIONS": max_fds // 2, "MAX_WORKER": workers})
         return self.spawn(["lighttpd", "-D", "-f", conf])
 
     def spawn(self, cmd):
@@ -461,14 +471,7 @@ class HoldfastRedisStack(HoldfastStack):
         for i in range(1, self.nodes + 1):
             d = os.path.join(run_dir, str(i))
             os.makedirs(d)
-            args = [self.bin, "--control", "unix:" + os.path.join(d, "control.sock"),
-                    "--data", "unix:" + os.path.join(d, "data.sock"), "--redis", self.redis.url,
-                    "--publish-key", KEY, "--buffer-messages", str(BUFFER_MESSAGES),
-                    "--buffer-age", str(BUFFER_AGE), "--poll-timeout", str(POLL_TIMEOUT),
-                    "--log-level", "warn"] + self.extra
-            self.procs.append(subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=open(os.path.join(d, "holdfast.out"), "wb"),
-                stderr=subprocess.STDOUT, start_new_session=True))
+            self.procs.append(self.spawn_holdfast(d, ["--redis", self.redis.url]))
         socks = [os.path.join(run_dir, str(i), n) for i in range(1, self.nodes + 1)
                  for n in ("control.sock", "data.sock")]
         if not wait_until(lambda: all(os.path.exists(s) for s in socks), 10):
@@ -490,12 +493,7 @@ class HoldfastRedisStack(HoldfastStack):
             text = multi_fragment(f.read(), self.nodes)
         with open(frag, "w") as f:
             f.write(text)
-        max_fds = min(20000, hard_nofile())
-        conf = render(os.path.join(ldir, "lighttpd.conf"), os.path.join(self.dir, "lighttpd.conf"),
-                      {"PORT": self.port, "DOCROOT": docroot, "TMPDIR": self.dir,
-                       "HOLDFAST_CONF": frag, "MAX_FDS": max_fds,
-                       "MAX_CONNECTIONS": max_fds // 2, "MAX_WORKER": self.workers})
-        return self.spawn(["lighttpd", "-D", "-f", conf])
+        return self.spawn_lighttpd(frag, docroot, self.workers)
 
     def ctl(self, node, *args):
         sock = os.path.join(self.dir, "run", str(node), "control.sock")
