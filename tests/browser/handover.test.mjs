@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { openChat, stateOf, messagesOf, linesOf, waitFor, describe, openStackAndBrowser, closeStackAndBrowser } from './stack.mjs';
+import { openLiveChat, messagesOf, linesOf, waitFor, describe, openStackAndBrowser, closeStackAndBrowser } from './stack.mjs';
 
 let stack;
 let browser;
@@ -56,13 +56,8 @@ for (const transport of ['sse', 'longpoll']) {
     const pages = {};
     try {
       await stack.publish(channel, { nick: 'srv', text: 'before-1' });
-      pages.page = await openChat(context, stack, { room, nick: 'ann', transport, share: '0' });
-      const page = pages.page;
+      const page = await openLiveChat(context, stack, pages, room, transport);
       const ctx = () => describe(pages);
-      await waitFor(async () => (await stateOf(page)) === 'open', { timeout: 10000, what: 'state open' })
-        .catch(async (e) => assert.fail(`${e.message}\n${await ctx()}`));
-      await waitFor(async () => { const c = await stack.channel(channel); return c && c.subscribers === 1; },
-        { timeout: 5000, what: `a subscriber on ${channel}` });
       await stack.handoverHoldfast();
       const after = ['after-1', 'after-2', 'after-3'];
       for (const text of after) await stack.publish(channel, { nick: 'srv', text });

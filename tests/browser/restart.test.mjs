@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { openChat, stateOf, messagesOf, linesOf, waitFor, describe, openStackAndBrowser, closeStackAndBrowser } from './stack.mjs';
+import { openLiveChat, stateOf, messagesOf, linesOf, waitFor, describe, openStackAndBrowser, closeStackAndBrowser } from './stack.mjs';
 
 let stack;
 let browser;
@@ -20,14 +20,9 @@ for (const transport of ['sse', 'longpoll']) {
     const pages = {};
     try {
       await stack.publish(channel, { nick: 'srv', text: 'before-1' });
-      pages.page = await openChat(context, stack, { room, nick: 'ann', transport, share: '0' });
-      const page = pages.page;
+      const page = await openLiveChat(context, stack, pages, room, transport);
       const ctx = () => describe(pages);
-      await waitFor(async () => (await stateOf(page)) === 'open', { timeout: 10000, what: 'state open' })
-        .catch(async (e) => assert.fail(`${e.message}\n${await ctx()}`));
       // One live message before the restart, typed in the page.
-      await waitFor(async () => { const c = await stack.channel(channel); return c && c.subscribers === 1; },
-        { timeout: 5000, what: `a subscriber on ${channel}` });
       await page.fill('#message', 'before-2');
       await page.click('#send');
       await waitFor(async () => (await messagesOf(page)).length === 2, { timeout: 3000, what: '2 messages before the restart' })

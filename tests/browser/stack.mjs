@@ -343,6 +343,21 @@ export async function openChat(context, stack, params) {
   return page;
 }
 
+/**
+ * Opens the demo for `room` in `context` as pages.page (one tab, no sharing, `transport`) and
+ * waits until it is open and holdfast holds its one subscriber on room.<room>; a timeout fails
+ * with describe(pages).
+ */
+export async function openLiveChat(context, stack, pages, room, transport) {
+  pages.page = await openChat(context, stack, { room, nick: 'ann', transport, share: '0' });
+  await waitFor(async () => (await stateOf(pages.page)) === 'open', { timeout: 10000, what: 'state open' })
+    .catch(async (e) => { throw new Error(`${e.message}\n${await describe(pages)}`); });
+  const channel = `room.${room}`;
+  await waitFor(async () => { const c = await stack.channel(channel); return c && c.subscribers === 1; },
+    { timeout: 5000, what: `a subscriber on ${channel}` });
+  return pages.page;
+}
+
 /** #state's data-state of a page. */
 export function stateOf(page) { return page.getAttribute('#state', 'data-state'); }
 
