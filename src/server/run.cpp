@@ -85,20 +85,28 @@ EventPtr journalTimer(event_base* base, engine::MemoryEngine& engine) {
 
 constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR2};
 
+// Blocks (or unblocks) the signals the loop handles. From the start of run() until their
+// events are added they are blocked: a SIGTERM that arrives once the sockets listen but before
+// the loop handles it (a service manager stopping a process that is still starting) then
+// waits, and stops the process cleanly, instead of ending it by the default action.
+void maskSignals(int how) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kSignals)
+    sigaddset(&set, sig);
+  sigprocmask(how, &set, nullptr);
+}
+
 // Once the loop has ended nothing handles the signals: a late one (a second SIGTERM, a reload
 // or a hand-over asked for during a stop) would end the process by its default action while
 // it writes the final snapshot. They are blocked while the events go (libevent then puts the
 // default actions back), ignored, and unblocked, which drops any that arrived meanwhile.
 void ignoreLateSignals(std::vector<EventPtr>& signals) {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : kSignals)
-    sigaddset(&set, sig);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
+  maskSignals(SIG_BLOCK);
   signals.clear();
   for (int sig : kSignals)
     signal(sig, SIG_IGN);
-  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  maskSignals(SIG_UNBLOCK);
 }
 
 // Serves on `base` until the loop exits; from then on the signals are ignored.
@@ -108,6 +116,7 @@ void serve(event_base* base, Server& server) {
     signals.emplace_back(evsignal_new(base, sig, &onSignal, &server));
     event_add(signals.back().get(), nullptr);
   }
+  maskSignals(SIG_UNBLOCK); // one that came while starting is handled by the loop now
   server.start();
   HF_INFO("holdfast started", logField("version", HOLDFAST_VERSION) +
                                   logField("pid", static_cast<long long>(getpid())));
@@ -180,6 +189,7 @@ int runRedis(event_base* base, const config::Config& config, const std::vector<s
 
 int run(const config::Config& config, const std::vector<std::string>& args) {
   signal(SIGPIPE, SIG_IGN);
+  maskSignals(SIG_BLOCK); // until serve() handles them
   EventBasePtr base(event_base_new());
   if (!base) {
     fprintf(stderr, "holdfast: cannot create the event loop\n");

@@ -66,6 +66,31 @@ def test_sigterm_idle_exits_quickly(env):
     assert time.monotonic() - t0 < 3.0
 
 
+def test_sigterm_while_starting_stops_cleanly(tmp_path):
+    # A service manager may stop a process that is still starting. From the moment the data
+    # socket exists the process must answer SIGTERM with a clean stop (exit 0), not die by the
+    # signal's default action. The window is a few microseconds wide, so it is tried many times.
+    tries, deadline = 0, time.monotonic() + 20
+    while tries < 150 and time.monotonic() < deadline:
+        hf = harness.Holdfast(str(tmp_path / str(tries)))
+        os.makedirs(hf.tmpdir)
+        proc = subprocess.Popen(hf.args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            harness.wait_until(lambda: os.path.exists(hf.data_socket) or proc.poll() is not None,
+                               10, interval=0, what="the data socket")
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, "try %d: exit %r\n%s" % (tries, proc.returncode, err.decode())
+        assert not harness.sanitizer_report(err.decode()), err.decode()
+        tries += 1
+    assert tries >= 20, "only %d starts in 20 s" % tries
+
+
 @pytest.mark.parametrize("flag,mode", [(None, 0o660), ("0600", 0o600), ("0666", 0o666)])
 def test_unix_sockets_get_socket_mode_whatever_the_umask(tmp_path, flag, mode):
     extra = ["--socket-mode", flag] if flag else []
