@@ -53,8 +53,11 @@ struct RedisEngine::PublishBatch {
 struct RedisEngine::ReadBatch {
   std::vector<hub::Start> starts;
   std::vector<redis::ChannelRead> reads;
+  std::vector<bool> local; // reads[i] came from this node's memory
   size_t pending = 0;
+  bool unreachable = false; // Redis was not connected when the call was made
   std::string error;
+  std::optional<InOrder::Slot> slot; // a client's call: answered in call order
   ReadDone done;
 };
 
@@ -200,7 +203,7 @@ void RedisEngine::published(PublishBatch& batch, size_t index, const redisReply*
 }
 
 void RedisEngine::read(std::vector<hub::Start> starts, ReadDone done) {
-  readFrom(std::move(starts), inOrder(std::move(done)), true);
+  readFrom(std::move(starts), std::move(done), Reader::kClient);
 }
 
 // A channel's share answered from this node's memory. "Nothing new" only for a read that then
@@ -218,29 +221,33 @@ std::optional<redis::ChannelRead> RedisEngine::fromRecent(const hub::Start& star
   return r;
 }
 
-void RedisEngine::readFrom(std::vector<hub::Start> starts, ReadDone done, bool use_recent) {
-  if (starts.empty())
-    return done(hub::ReadResult{});
-  if (!commands_.ready())
-    return done(unavailableRead());
+void RedisEngine::readFrom(std::vector<hub::Start> starts, ReadDone done, Reader reader) {
   auto batch = std::make_shared<ReadBatch>();
-  batch->reads.resize(starts.size());
-  batch->pending = starts.size();
+  if (reader == Reader::kClient)
+    batch->slot = order_.open();
+  size_t n = starts.size();
   batch->starts = std::move(starts);
   batch->done = std::move(done);
+  batch->reads.resize(n);
+  batch->local.assign(n, false);
+  if (n > 0 && !commands_.ready()) {
+    batch->unreachable = true;
+    return finishRead(batch);
+  }
   std::vector<size_t> remote;
-  for (size_t i = 0; i < batch->starts.size(); ++i) {
-    auto local = use_recent ? fromRecent(batch->starts[i]) : std::nullopt;
+  for (size_t i = 0; i < n; ++i) {
+    auto local = reader == Reader::kClient ? fromRecent(batch->starts[i]) : std::nullopt;
     if (local) {
       batch->reads[i] = std::move(*local);
-      --batch->pending;
+      batch->local[i] = true;
       ++reads_from_memory_;
     } else {
       remote.push_back(i);
     }
   }
+  batch->pending = remote.size();
   if (remote.empty())
-    return finishRead(*batch);
+    return finishRead(batch);
   reads_from_storage_ += remote.size();
   for (size_t i : remote) {
     redis::Command c =
@@ -262,13 +269,30 @@ void RedisEngine::readOne(const std::shared_ptr<ReadBatch>& batch, size_t index,
     batch->error = error;
   }
   if (--batch->pending == 0)
-    finishRead(*batch);
+    finishRead(batch);
 }
 
-void RedisEngine::finishRead(ReadBatch& batch) {
+void RedisEngine::finishRead(const std::shared_ptr<ReadBatch>& batch) {
+  if (!batch->slot)
+    return answerRead(*batch);
+  order_.complete(*batch->slot, [this, batch] { answerRead(*batch); });
+}
+
+// The shares answered from memory are read again here, in the call's turn: calls made before
+// it (a publish in flight, say) may have moved the channel on since, and an answer that is
+// behind when it is given makes the subscriber catch up from Redis at once.
+void RedisEngine::answerRead(ReadBatch& batch) {
+  if (batch.unreachable)
+    return batch.done(unavailableRead());
   if (!batch.error.empty()) {
     HF_WARN("redis read failed", util::logField("error", batch.error));
     return batch.done(unavailableRead());
+  }
+  for (size_t i = 0; i < batch.reads.size(); ++i) {
+    if (!batch.local[i])
+      continue;
+    if (auto now = fromRecent(batch.starts[i])) // else the answer as it was when called
+      batch.reads[i] = std::move(*now);
   }
   batch.done(redis::assemble(batch.starts, std::move(batch.reads), limits_.batch_max));
 }
@@ -278,8 +302,8 @@ void RedisEngine::heads(std::vector<std::string> channels, HeadsDone done) {
   for (size_t i = 0; i < channels.size(); ++i)
     starts[i].channel = std::move(channels[i]);
   readFrom(
-      std::move(starts),
-      [done = inOrder(std::move(done))](hub::ReadResult r) { done(std::move(r.cursor)); }, true);
+      std::move(starts), [done = std::move(done)](hub::ReadResult r) { done(std::move(r.cursor)); },
+      Reader::kClient);
 }
 
 void RedisEngine::subscribe(hub::Subscriber& subscriber, const hub::Cursor& from) {
@@ -303,7 +327,7 @@ void RedisEngine::catchUp(const hub::Position& after) {
   // From Redis: a catch-up is for what pub/sub may not have brought.
   readFrom(
       {start}, [this, channel = after.channel](hub::ReadResult r) { fanout_.caughtUp(channel, r); },
-      false);
+      Reader::kCatchUp);
 }
 
 void RedisEngine::onNotice(std::string_view pubsub, std::string_view payload) {

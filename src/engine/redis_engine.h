@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "engine/engine.h"
@@ -75,11 +76,15 @@ private:
   void remember(const std::string& channel);
   std::string refusal(const PublishItem& item) const;
   void published(PublishBatch& batch, size_t index, const redisReply* reply);
-  // use_recent: channels whose answer this node holds in memory (redis::Recent) skip Redis.
-  void readFrom(std::vector<hub::Start> starts, ReadDone done, bool use_recent);
+  // kClient: an engine call, answered in call order; channels whose answer this node holds in
+  // memory (redis::Recent) skip Redis. kCatchUp: Fanout's own read, always from Redis (it is
+  // for what pub/sub may not have brought), answered when Redis replies.
+  enum class Reader { kClient, kCatchUp };
+  void readFrom(std::vector<hub::Start> starts, ReadDone done, Reader reader);
   std::optional<redis::ChannelRead> fromRecent(const hub::Start& start) const;
   void readOne(const std::shared_ptr<ReadBatch>& batch, size_t index, const redisReply* reply);
-  void finishRead(ReadBatch& batch);
+  void finishRead(const std::shared_ptr<ReadBatch>& batch);
+  void answerRead(ReadBatch& batch);
   void describe(std::string channel, InfoDone done);
   void listed(std::vector<std::string> names, size_t limit, ListDone done);
   // Publishes an echo on this node's own control channel each sweep once its SUBSCRIBE is

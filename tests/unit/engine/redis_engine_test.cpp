@@ -323,6 +323,31 @@ TEST_CASE("redis engine: answers from memory keep the order of the calls", "[red
   CHECK(log == std::vector<std::string>{"other", "ch"});
 }
 
+TEST_CASE("redis engine: an answer from memory is read again in its turn", "[redis]") {
+  LiveRig rig;
+  // A publish is in flight; a waiting read at the head is found "nothing new" and waits for it.
+  std::optional<engine::PublishOutcome> published;
+  rig.engine.publish({engine::PublishItem{"ch", "message", "4", true}},
+                     [&](engine::PublishOutcome o) { published = std::move(o); });
+  rig.commands.skip("ZADD");
+  hub::Start head = LiveRig::after("ch", 3);
+  head.waits = true;
+  std::optional<hub::ReadResult> got;
+  rig.engine.read({head}, [&](hub::ReadResult r) { got = std::move(r); });
+  CHECK_FALSE(got);
+  // Pub/sub brings the message before the publish's reply: the read, answered after the
+  // publish, has it (else the subscriber would start behind the node and catch up from Redis).
+  std::string now = std::to_string(rig.clock.wallMs());
+  rig.pubsub.hooks.message("holdfast:{ch}:pub", "M\nEP\n4\nmessage\n" + now + "\n1\n4");
+  rig.commands.reply(publishReply(4, 1));
+  REQUIRE(published);
+  REQUIRE(got);
+  REQUIRE(got->messages.size() == 1);
+  CHECK(got->messages[0]->id() == "EP-4");
+  CHECK(hub::formatCursor(got->cursor) == "ch:EP-4");
+  CHECK(rig.commands.sent.empty());
+}
+
 TEST_CASE("redis engine: one read mixing channels from memory and from Redis", "[redis]") {
   LiveRig rig;
   std::optional<hub::ReadResult> got;
