@@ -8,6 +8,9 @@ import subprocess
 
 import pytest
 
+import harness
+from redis_server import RedisServer
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DASHBOARD = os.path.join(ROOT, "deploy", "grafana", "holdfast.json")
 
@@ -41,14 +44,37 @@ def test_promtool_accepts_the_metrics(env):
         (p.stdout + p.stderr).decode()
 
 
-def test_grafana_dashboard_queries_only_metrics_that_exist(env):
+def redis_engine_metrics(tmp_path):
+    """The exposition of a process on the Redis engine (its holdfast_redis_* families)."""
+    redis = RedisServer(str(tmp_path)).start()
+    hf = harness.Holdfast(str(tmp_path / "node"), ["--redis", redis.url])
+    try:
+        os.makedirs(hf.tmpdir)
+        hf.start()
+        auth = {"Authorization": "Bearer " + harness.PUBLISH_KEY}
+        r = harness.wait_until(
+            lambda: (lambda r: r if r.status == 200 else None)(
+                harness.fcgi_call(hf.control_socket, "GET", "/push/ctl/health", b"", auth)),
+            10, what="redis connected")
+        r = harness.fcgi_call(hf.control_socket, "GET", "/push/ctl/metrics", b"", auth)
+        assert r.status == 200
+        return r.body.decode()
+    finally:
+        problems = hf.stop()
+        redis.stop()
+        assert not problems, problems
+
+
+def test_grafana_dashboard_queries_only_metrics_that_exist(env, tmp_path):
     with open(DASHBOARD) as f:
         dashboard = json.load(f)  # well-formed JSON
     assert dashboard["title"] == "Holdfast" and dashboard["panels"]
     exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
     exprs += [v["definition"] for v in dashboard["templating"]["list"] if v.get("definition")]
     used = {m for e in exprs for m in re.findall(r"\bholdfast_[a-z_]+", e)}
-    exposed = exposed_names(metrics_after_traffic(env))
+    # what either engine exposes (the Redis engine adds its holdfast_redis_* families)
+    exposed = exposed_names(metrics_after_traffic(env)) | exposed_names(
+        redis_engine_metrics(tmp_path))
     assert used, "the dashboard queries no holdfast metric"
     assert used <= exposed, "queried but not exposed: %s" % sorted(used - exposed)
     # and nothing holdfast exposes is left off the dashboard
