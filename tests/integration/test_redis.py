@@ -17,6 +17,7 @@ import pytest
 import harness
 from harness import PUBLISH_KEY
 from redis_server import RedisServer
+from tcp_proxy import TcpProxy
 
 AUTH = {"Authorization": "Bearer " + PUBLISH_KEY}
 
@@ -265,6 +266,40 @@ def test_longpoll_held_across_redis_restart_gets_message(cluster):
     assert r.status in (201, 202)
     got = held(30)
     assert [m["data"] for m in got.json()["messages"]] == ["back"]
+
+
+def test_silently_dead_pubsub_link_is_dropped_and_held_recover(cluster):
+    # Node c reaches Redis through a relay that then stops relaying its pub/sub connection
+    # without closing it (packets lost on the way): no error ever comes. The node's echo check
+    # must notice (5-7 s), reconnect, and catch its held subscribers up from Redis.
+    redis, a, _ = cluster
+    proxy = TcpProxy(redis.port)
+    c = Node(os.path.dirname(a.hf.tmpdir), "c", proxy.url)
+    try:
+        c.start()
+        s = Stream(c, "quiet")
+        try:
+            s.wait_for("hello")
+            c.wait_held(1)
+            first = a.publish("quiet", "first").json()["id"]
+            s.wait_for(first)
+            proxy.freeze(b"SUBSCRIBE")
+            during = a.publish("quiet", "during").json()["id"]
+            time.sleep(1)
+            assert during not in s.text()  # the frozen link brings nothing
+            s.wait_for(during, 15)  # dropped, reconnected, caught up
+            assert s.text().count('"data":"during"') == 1  # once, not twice
+            after = a.publish("quiet", "after").json()["id"]
+            s.wait_for(after, 5)
+            assert c.stats()["redis"]["reconnects"] >= 1
+            assert "brought no echo" in c.hf.stderr()
+            assert proxy.connections_sent(b"SUBSCRIBE") >= 2
+        finally:
+            s.close()
+    finally:
+        problems = c.hf.stop()
+        proxy.stop()
+    assert not problems, problems
 
 
 def test_delete_reaches_subscribers_on_both_nodes(cluster):
