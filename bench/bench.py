@@ -11,9 +11,9 @@ import threading, time
 
 from report import machine, plots, table
 from stacks import (BUFFER_AGE, BUFFER_MESSAGES, POLL_TIMEOUT, REPO, HoldfastApacheStack,
-                    HoldfastNginxStack, HoldfastRedisStack, HoldfastStack, NchanRedisStack,
-                    NchanStack, cpu_s, hard_nofile, log, mem_kib, nchan_module, stop_pid,
-                    wait_until)
+                    HoldfastNginxStack, HoldfastRedisNginxStack, HoldfastRedisStack, HoldfastStack,
+                    NchanRedisStack, NchanStack, cpu_s, hard_nofile, log, mem_kib, nchan_module,
+                    stop_pid, wait_until)
 
 # ---- load generator processes -----------------------------------------------------------------
 
@@ -367,7 +367,8 @@ def main():
     ap.add_argument("--servers", default="holdfast,holdfast-nginx,nchan",
                     help="holdfast (behind lighttpd), holdfast-nginx, holdfast-apache, "
                     "holdfast-redis, holdfast-redis2, holdfast-redis4 (1, 2, 4 processes on "
-                    "Redis behind lighttpd), nchan, nchan-w4 (4 workers), nchan-redis")
+                    "Redis behind lighttpd), holdfast-redis-nginx (1 process on Redis behind "
+                    "nginx), nchan, nchan-w4 (4 workers), nchan-redis")
     ap.add_argument("--deploy", default=os.path.join(REPO, "deploy"),
                     help="folder with the lighttpd/nginx/apache configs to run (default deploy/)")
     ap.add_argument("--scenarios", default="A,B,C,D,E",
@@ -398,7 +399,8 @@ def main():
 
     servers = cfg.servers.split(",")
     stacks = {cls.name: (lambda cls=cls: cls(cfg.tmp, cfg.holdfast_bin, cfg.deploy))
-              for cls in (HoldfastStack, HoldfastNginxStack, HoldfastApacheStack)}
+              for cls in (HoldfastStack, HoldfastNginxStack, HoldfastApacheStack,
+                          HoldfastRedisNginxStack)}
     # On Redis: 1 and 2 processes behind lighttpd's 2 workers; 4 processes behind 6 workers
     # for the 50,000-held case (lighttpd holds 2 descriptors per held request, 20,000 a worker).
     for nodes, workers in ((1, 2), (2, 2), (4, 6)):

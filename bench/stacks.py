@@ -437,6 +437,22 @@ class RedisServer:
         return [self.proc.pid] if self.proc else []
 
 
+class OwnRedis:
+    """Mixin for a stack with its own redis-server (self.redis): started before the stack's
+    processes, stopped after them, and counted as the stack's Redis process group."""
+
+    def _start(self):
+        self.redis.start()
+        return super()._start()
+
+    def stop(self):
+        super().stop()
+        self.redis.stop()
+
+    def redis_pids(self):
+        return self.redis.pids()
+
+
 def multi_fragment(text, nodes):
     """deploy/lighttpd/holdfast-multi.conf (rendered) listing `nodes` processes: the entries of
     process 1 are repeated for 1..nodes and those of the shipped 2 and 3 dropped."""
@@ -529,7 +545,19 @@ class HoldfastRedisStack(HoldfastStack):
         return self.redis.pids()
 
 
-class NchanRedisStack(NchanStack):
+class HoldfastRedisNginxStack(OwnRedis, HoldfastNginxStack):
+    """One holdfast with --redis behind nginx (the shipped deploy/nginx files): publishes reach
+    holdfast over nginx's kept-alive control connections instead of a new FastCGI connection
+    per request as behind lighttpd."""
+    name = "holdfast-redis-nginx"
+
+    def __init__(self, tmp, holdfast_bin, deploy):
+        super().__init__(tmp, holdfast_bin, deploy)
+        self.redis = RedisServer(self.dir)
+        self.extra += ["--redis", self.redis.url]
+
+
+class NchanRedisStack(OwnRedis, NchanStack):
     """Nchan with its Redis storage (nchan_redis_url, distributed mode: messages and fan-out
     through Redis) on its own redis-server, otherwise as NchanStack."""
     name = "nchan-redis"
@@ -541,14 +569,3 @@ class NchanRedisStack(NchanStack):
 
     def http_directives(self):
         return 'nchan_redis_url "%s"; nchan_use_redis on;' % self.redis.url
-
-    def _start(self):
-        self.redis.start()
-        return super()._start()
-
-    def stop(self):
-        super().stop()
-        self.redis.stop()
-
-    def redis_pids(self):
-        return self.redis.pids()
