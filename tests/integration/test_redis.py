@@ -124,6 +124,18 @@ class Stream:
     def close(self):
         self.conn.close()
 
+    @classmethod
+    def held(cls, node, channels, query="transport=sse"):
+        """A stream that got its hello and is held on `node` (its only held request)."""
+        s = cls(node, channels, query)
+        try:
+            s.wait_for("hello")
+            node.wait_held(1)
+        except BaseException:
+            s.close()
+            raise
+        return s
+
 
 @pytest.fixture
 def cluster(request):
@@ -169,10 +181,8 @@ def test_longpoll_on_a_woken_by_publish_on_b(cluster):
 
 def test_sse_on_a_gets_publishes_from_b_in_order(cluster):
     _, a, b = cluster
-    s = Stream(a, "feed")
+    s = Stream.held(a, "feed")
     try:
-        s.wait_for("hello")
-        a.wait_held(1)
         pub_ids = [b.publish("feed", {"n": i}).json()["id"] for i in range(5)]
         for pid in pub_ids:
             s.wait_for('"id":"%s"' % pid)
@@ -218,10 +228,8 @@ def test_unknown_epoch_gives_a_gap(cluster):
 
 def test_publish_while_redis_down_is_503_and_held_recover(cluster):
     redis, a, b = cluster
-    s = Stream(a, "durable")
+    s = Stream.held(a, "durable")
     try:
-        s.wait_for("hello")
-        a.wait_held(1)
         before = b.publish("durable", "before").json()["id"]
         s.wait_for(before)
         redis.stop()
@@ -277,10 +285,8 @@ def test_silently_dead_pubsub_link_is_dropped_and_held_recover(cluster):
     c = Node(os.path.dirname(a.hf.tmpdir), "c", proxy.url)
     try:
         c.start()
-        s = Stream(c, "quiet")
+        s = Stream.held(c, "quiet")
         try:
-            s.wait_for("hello")
-            c.wait_held(1)
             first = a.publish("quiet", "first").json()["id"]
             s.wait_for(first)
             proxy.freeze(b"SUBSCRIBE")
@@ -337,10 +343,8 @@ def test_channel_list_and_stats_report_redis(cluster):
 
 def test_sse_resumes_on_b_with_last_event_id(cluster):
     _, a, b = cluster
-    s = Stream(a, "sse.resume")
+    s = Stream.held(a, "sse.resume")
     try:
-        s.wait_for("hello")
-        a.wait_held(1)
         first = a.publish("sse.resume", "one").json()["id"]
         s.wait_for(first)
         last_id = [line[4:] for line in s.text().splitlines() if line.startswith("id: ")][-1]
@@ -507,10 +511,8 @@ def test_streams_on_both_nodes_get_every_message_once_in_order(cluster):
 
 def test_redis_restart_during_publishing_loses_nothing_acknowledged(cluster):
     redis, a, b = cluster
-    s = Stream(a, "churn")
+    s = Stream.held(a, "churn")
     try:
-        s.wait_for("hello")
-        a.wait_held(1)
         acked, refused = [], 0
 
         def publish_all():
@@ -559,10 +561,8 @@ def test_last_n_and_sighup_limits(cluster):
 
 def test_history_lost_in_redis_reaches_held_subscribers_as_a_gap(cluster):
     redis, a, b = cluster
-    s = Stream(a, "lost")
+    s = Stream.held(a, "lost")
     try:
-        s.wait_for("hello")
-        a.wait_held(1)
         old = [b.publish("lost", i).json()["id"] for i in range(3)]
         s.wait_for(old[-1])
         cursor = "lost:" + old[-1]
@@ -613,10 +613,8 @@ def test_reads_near_the_head_are_answered_from_the_nodes_memory(cluster):
         r = a.stats()["redis"]
         return r["reads_from_memory"], r["reads_from_redis"]
 
-    stream = Stream(a, "mem")
+    stream = Stream.held(a, "mem")
     try:
-        stream.wait_for("hello")
-        a.wait_held(1)
         first = b.publish("mem", 1).json()["id"]
         second = b.publish("mem", 2).json()["id"]
         stream.wait_for('"id":"%s"' % second)  # 2 reached A over pub/sub

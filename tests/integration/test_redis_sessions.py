@@ -62,10 +62,8 @@ def ended_within(stream, seconds):
 def test_close_from_b_ends_the_sse_stream_on_a_within_100ms(trio):
     _, _, (a, b, _) = trio
     sid, _ = new_session(a, "close.sse")
-    s = Stream(a, "close.sse", "transport=sse&session=" + sid)
+    s = Stream.held(a, "close.sse", "transport=sse&session=" + sid)
     try:
-        s.wait_for("hello")
-        a.wait_held(1)
         started = time.monotonic()
         r = b.ctl("POST", "/session/%s/close" % sid)
         assert r.status == 200 and r.json()["closed"] is True
@@ -94,10 +92,8 @@ def test_close_from_b_answers_the_longpoll_held_on_a_within_100ms(trio):
 def test_subscribe_and_unsubscribe_from_b_change_the_stream_on_a(trio):
     _, _, (a, b, _) = trio
     sid, _ = new_session(a, "chg.one")
-    s = Stream(a, "chg.one", "transport=sse&session=" + sid)
+    s = Stream.held(a, "chg.one", "transport=sse&session=" + sid)
     try:
-        s.wait_for("hello")
-        a.wait_held(1)
         r = b.ctl("POST", "/session/%s/subscribe?channel=chg.two" % sid)
         assert r.status == 200
         # The session's channels: chg.one from its first poll, chg.two added.
@@ -165,10 +161,8 @@ def test_a_newer_request_on_b_supersedes_the_one_held_on_a(trio):
 def test_delete_on_b_reaches_a_session_stream_on_a(trio):
     _, _, (a, b, _) = trio
     sid, _ = new_session(a, "del.s")
-    s = Stream(a, "del.s", "transport=sse&session=" + sid)
+    s = Stream.held(a, "del.s", "transport=sse&session=" + sid)
     try:
-        s.wait_for("hello")
-        a.wait_held(1)
         assert b.ctl("DELETE", "/channels/del.s").status in (200, 204)
         assert ended_within(s, 2.0)
         assert "event: deleted" in s.text()
@@ -179,9 +173,7 @@ def test_delete_on_b_reaches_a_session_stream_on_a(trio):
 def test_killed_node_clients_resume_on_another_node_with_nothing_lost(trio):
     _, _, (a, b, _) = trio
     sid, _ = new_session(a, "crash")
-    s = Stream(a, "crash", "transport=sse&session=" + sid)
-    s.wait_for("hello")
-    a.wait_held(1)
+    s = Stream.held(a, "crash", "transport=sse&session=" + sid)
     first = b.publish("crash", "one").json()["id"]
     s.wait_for(first)
     last_id = [line[4:] for line in s.text().splitlines() if line.startswith("id: ")][-1]
@@ -253,10 +245,8 @@ def test_session_record_in_redis_ttl_and_no_resurrection(trio):
     def pttl():
         return int(redis.command("PTTL", key)[1:])
     assert 0 < pttl() <= 60000  # session_ttl (default 60 s) while detached
-    s = Stream(a, "rec", "transport=sse&session=" + sid)
+    s = Stream.held(a, "rec", "transport=sse&session=" + sid)
     try:
-        s.wait_for("hello")
-        a.wait_held(1)
         harness.wait_until(lambda: pttl() > 60000, 2, what="held ttl")  # + the longest hold
         node = redis.raw("HGET", key, "node").split(b"\r\n")[1]
         assert len(node) == 12
