@@ -171,15 +171,12 @@ void RedisEngine::sweep() {
 void RedisEngine::checkPubsub(int64_t now) {
   if (!listening_ || !pubsub_.ready())
     return; // no SUBSCRIBE of the node's channel confirmed (yet): no echo could come back
-  if (!commands_.ready()) {
-    echo_ms_ = now; // no echo can be sent: the silence says nothing about pub/sub
-    return;
-  }
+  if (!commands_.ready())
+    return restartEchoClock(now); // no echo can be sent: the silence says nothing of pub/sub
   if (now - echo_ms_ > kEchoTimeoutMs) {
     if (echo_overdue_) {
       HF_WARN("redis pub/sub link brought no echo within 5 s; reconnecting", {});
-      echo_ms_ = now;
-      echo_overdue_ = false;
+      restartEchoClock(now);
       pubsub_.drop();
       return;
     }
@@ -187,6 +184,11 @@ void RedisEngine::checkPubsub(int64_t now) {
   }
   commands_.command({"PUBLISH", listen_channel_, std::string(redis::kEchoPayload)},
                     [](const redisReply*) {});
+}
+
+void RedisEngine::restartEchoClock(int64_t now) {
+  echo_ms_ = now;
+  echo_overdue_ = false;
 }
 
 // A name is dropped when its meta key is gone (expired or deleted). A publish that recreates

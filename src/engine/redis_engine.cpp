@@ -104,8 +104,7 @@ void RedisEngine::listen(std::string pubsub_channel,
 }
 
 void RedisEngine::pubsubReady() {
-  echo_ms_ = clock_.nowMs();
-  echo_overdue_ = false;
+  restartEchoClock(clock_.nowMs());
   if (!listen_channel_.empty())
     pubsub_.subscribe(listen_channel_);
   fanout_.linkReady();
@@ -332,11 +331,8 @@ void RedisEngine::catchUp(const hub::Position& after) {
 
 void RedisEngine::onNotice(std::string_view pubsub, std::string_view payload) {
   if (!listen_channel_.empty() && pubsub == listen_channel_) {
-    if (payload == redis::kEchoPayload) {
-      echo_ms_ = clock_.nowMs();
-      echo_overdue_ = false;
-      return;
-    }
+    if (payload == redis::kEchoPayload)
+      return restartEchoClock(clock_.nowMs());
     return on_listen_(payload);
   }
   auto channel = redis::channelOfPubsub(pubsub);

@@ -92,6 +92,8 @@ private:
   // in a row is dropped (a silently dead connection would otherwise leave held subscribers
   // waiting for ever, answered "nothing new" from memory).
   void checkPubsub(int64_t now);
+  // An echo came back, or the wait for one starts afresh (link ready, commands link down).
+  void restartEchoClock(int64_t now);
   // Walks the channel list a page per call, dropping names whose keys expired, so the list
   // stays bounded even when nobody lists channels.
   void pruneList();

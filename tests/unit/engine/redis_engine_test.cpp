@@ -416,6 +416,31 @@ TEST_CASE("redis engine: a pub/sub link that brings no echo back is dropped", "[
   CHECK_FALSE(rig.pubsub.ready());
 }
 
+TEST_CASE("redis engine: the echo wait starts afresh while no echo can be sent", "[redis]") {
+  Rig rig;
+  rig.engine.listen("holdfast:node:{n1}:ctl", [](std::string_view) {});
+  rig.pubsub.hooks.subscribed("holdfast:node:{n1}:ctl");
+  auto sweep = [&] {
+    rig.engine.sweep();
+    while (!rig.commands.sent.empty())
+      rig.commands.reply(Node::str("PONG"));
+  };
+  rig.clock.advance(6000); // overdue once
+  sweep();
+  REQUIRE(rig.pubsub.ready());
+  rig.commands.lose(); // the commands link is down: the silence says nothing of pub/sub
+  rig.clock.advance(1000);
+  sweep();
+  rig.commands.connect();
+  rig.commands.skip("SCRIPT");
+  rig.clock.advance(5500); // overdue again, but only once since the wait restarted
+  sweep();
+  CHECK(rig.pubsub.ready());
+  rig.clock.advance(1000);
+  sweep();
+  CHECK_FALSE(rig.pubsub.ready());
+}
+
 TEST_CASE("redis engine: a publish of no items completes", "[redis]") {
   Rig rig;
   std::vector<std::string> log;
