@@ -300,9 +300,8 @@ void RedisEngine::heads(std::vector<std::string> channels, HeadsDone done) {
   std::vector<hub::Start> starts(channels.size());
   for (size_t i = 0; i < channels.size(); ++i)
     starts[i].channel = std::move(channels[i]);
-  readFrom(
-      std::move(starts), [done = std::move(done)](hub::ReadResult r) { done(std::move(r.cursor)); },
-      Reader::kClient);
+  read(std::move(starts),
+       [done = std::move(done)](hub::ReadResult r) { done(std::move(r.cursor)); });
 }
 
 void RedisEngine::subscribe(hub::Subscriber& subscriber, const hub::Cursor& from) {
