@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-import harness
 from redis_server import RedisServer
+from test_redis import Node
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DASHBOARD = os.path.join(ROOT, "deploy", "grafana", "holdfast.json")
@@ -47,20 +47,13 @@ def test_promtool_accepts_the_metrics(env):
 def redis_engine_metrics(tmp_path):
     """The exposition of a process on the Redis engine (its holdfast_redis_* families)."""
     redis = RedisServer(str(tmp_path)).start()
-    hf = harness.Holdfast(str(tmp_path / "node"), ["--redis", redis.url])
+    node = Node(str(tmp_path), "node", redis.url)
     try:
-        os.makedirs(hf.tmpdir)
-        hf.start()
-        auth = {"Authorization": "Bearer " + harness.PUBLISH_KEY}
-        r = harness.wait_until(
-            lambda: (lambda r: r if r.status == 200 else None)(
-                harness.fcgi_call(hf.control_socket, "GET", "/push/ctl/health", b"", auth)),
-            10, what="redis connected")
-        r = harness.fcgi_call(hf.control_socket, "GET", "/push/ctl/metrics", b"", auth)
+        r = node.start().ctl("GET", "/metrics")  # start() waits until Redis is reached
         assert r.status == 200
         return r.body.decode()
     finally:
-        problems = hf.stop()
+        problems = node.hf.stop()
         redis.stop()
         assert not problems, problems
 
